@@ -1,0 +1,16 @@
+"""The Armful stack program: read the stack's config, validate it, build the cluster, export outputs."""
+
+import pulumi
+
+from components.arm_cluster import ArmCluster
+from components.stack_config import read_stack_config
+
+config = read_stack_config()
+cluster = ArmCluster("armful", config)
+
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("endpoint", cluster.endpoint)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("oidcProviderUrl", cluster.oidc_provider_url)
+pulumi.export("pools", cluster.pools)

@@ -1,0 +1,1 @@
+"""``python -m components``: Armful's offline commands."""

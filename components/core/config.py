@@ -1,0 +1,286 @@
+"""The stack's config, validated at the boundary (pydantic v2, camelCase keys, unknown keys rejected).
+
+Field-level checks live here; rules that relate pools to each other and to the topology live in
+``pool_planner`` so they can report every problem at once with its path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from ipaddress import IPv4Network
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from components.core.arch import Arch
+from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
+from components.core.kubernetes_versions import (
+    DEFAULT_KUBERNETES_VERSION,
+    SupportLevel,
+    standard_versions,
+    support_level,
+)
+from components.core.pools import CapacityType, OsFamily
+from components.core.taints import TaintEffect
+from components.core.topology import Topology
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
+IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
+RESERVED_LABEL_PREFIXES = ("node.armful.dev/", "kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
+RESERVED_TAINT_KEYS = frozenset({"CriticalAddonsOnly", "kubernetes.io/arch"})
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, use_enum_values=False
+    )
+
+
+class TaintConfig(ConfigModel):
+    key: Annotated[str, Field(min_length=1, max_length=63)]
+    value: Annotated[str, Field(max_length=63)] = ""
+    effect: TaintEffect = TaintEffect.NO_SCHEDULE
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key in RESERVED_TAINT_KEYS or key.startswith("node.armful.dev/"):
+            raise ValueError(
+                f"taint key {key!r} is Armful's own (it taints pools by topology). "
+                "Fix: remove this taint, or use a key of your own domain such as example.com/dedicated"
+            )
+        return key
+
+
+class PoolConfig(ConfigModel):
+    name: Annotated[str, Field(pattern=DNS_LABEL)]
+    instance_types: Annotated[list[str], Field(min_length=1)]
+    arch: Arch | None = Field(
+        default=None,
+        description="Only for instance families Armful's table does not know; otherwise derived.",
+    )
+    os_family: OsFamily = OsFamily.AL2023
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    min_size: Annotated[int, Field(ge=0, le=450)] = 2
+    max_size: Annotated[int, Field(ge=1, le=450)] = 4
+    desired_size: Annotated[int | None, Field(ge=0, le=450)] = None
+    disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = 50
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[TaintConfig] = Field(default_factory=list)
+
+    @field_validator("capacity_type", mode="before")
+    @classmethod
+    def _capacity_spelling(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().upper().replace("-", "_")
+        return value
+
+    @field_validator("os_family", mode="before")
+    @classmethod
+    def _os_spelling(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            for family in OsFamily:
+                if family.value.lower() == value.strip().lower():
+                    return family
+        return value
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instance_type_form(cls, types: list[str]) -> list[str]:
+        for instance_type in types:
+            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", instance_type):
+                raise ValueError(
+                    f"{instance_type!r} is not an EC2 instance type. Fix: write it as family.size, e.g. m7g.large"
+                )
+        if len(set(types)) != len(types):
+            raise ValueError("an instance type is listed twice. Fix: list each instance type once")
+        return types
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_not_reserved(cls, labels: dict[str, str]) -> dict[str, str]:
+        for key in labels:
+            if key.startswith(RESERVED_LABEL_PREFIXES):
+                raise ValueError(
+                    f"label {key!r} uses a prefix Armful or Kubernetes sets on nodes. "
+                    "Fix: use a key of your own domain, such as example.com/team"
+                )
+        return labels
+
+    @property
+    def effective_desired_size(self) -> int:
+        return self.min_size if self.desired_size is None else self.desired_size
+
+
+class EndpointConfig(ConfigModel):
+    private_access: bool = True
+    public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
+    allow_public_internet: bool = Field(
+        default=False, description="Must be true for publicAccessCidrs to include 0.0.0.0/0."
+    )
+
+    @field_validator("private_access")
+    @classmethod
+    def _private_on(cls, private_access: bool) -> bool:
+        if not private_access:
+            raise ValueError(
+                "nodes and in-cluster add-ons reach the API server over the private endpoint. "
+                "Fix: remove privateAccess or set it to true"
+            )
+        return private_access
+
+    @model_validator(mode="after")
+    def _open_internet_needs_opt_in(self) -> EndpointConfig:
+        open_to_all = [cidr for cidr in self.public_access_cidrs if cidr.prefixlen == 0]
+        if open_to_all and not self.allow_public_internet:
+            raise ValueError(
+                "publicAccessCidrs contains 0.0.0.0/0, which opens the API server to the whole internet. "
+                "Fix: list your own CIDRs, or set cluster.endpoint.allowPublicInternet: true to accept that"
+            )
+        return self
+
+    @property
+    def public_access(self) -> bool:
+        return bool(self.public_access_cidrs)
+
+
+class ClusterConfig(ConfigModel):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")]
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    allow_extended_support: bool = Field(
+        default=False, description="Accept a Kubernetes version past EKS standard support (billed extra)."
+    )
+    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
+    admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = Field(default_factory=list)
+    deletion_protection: bool = True
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _version_supported(self) -> ClusterConfig:
+        check_kubernetes_version(self.kubernetes_version, self.allow_extended_support)
+        return self
+
+
+def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date | None = None) -> None:
+    level = support_level(version, today)
+    current = ", ".join(standard_versions(today))
+    if level == SupportLevel.UNSUPPORTED:
+        raise ValueError(
+            f"EKS does not support Kubernetes {version!r}. Fix: use a version in standard support ({current})"
+        )
+    if level == SupportLevel.EXTENDED and not allow_extended:
+        raise ValueError(
+            f"Kubernetes {version} is past EKS standard support and billed as extended support. "
+            f"Fix: use {current}, or set cluster.allowExtendedSupport: true"
+        )
+
+
+class NetworkConfig(ConfigModel):
+    """Either a VPC Armful creates (the default) or an existing one given by id and private subnets."""
+
+    vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = None
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list
+    )
+    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list
+    )
+    cidr: IPv4Network = IPv4Network("10.0.0.0/16")
+    availability_zones: Annotated[int, Field(ge=2, le=6)] = 3
+    single_nat_gateway: bool = Field(
+        default=False, description="One NAT gateway for all AZs: cheaper, but one AZ's outage cuts egress."
+    )
+
+    @model_validator(mode="after")
+    def _existing_or_new(self) -> NetworkConfig:
+        creating_keys = {"cidr", "availability_zones", "single_nat_gateway"} & self.model_fields_set
+        if self.vpc_id is None:
+            if self.private_subnet_ids or self.public_subnet_ids:
+                raise ValueError(
+                    "subnet ids were given without vpcId. Fix: set network.vpcId to their VPC, "
+                    "or remove the subnet ids to let Armful create the VPC"
+                )
+            if self.cidr.prefixlen > 20:
+                raise ValueError(
+                    f"cidr {self.cidr} is too small for private and public subnets in every AZ. "
+                    "Fix: use a /20 or larger block, such as 10.0.0.0/16"
+                )
+            return self
+        if creating_keys:
+            keys = ", ".join(sorted(to_camel(key) for key in creating_keys))
+            raise ValueError(
+                f"{keys} only apply to a VPC Armful creates, but vpcId names an existing one. "
+                f"Fix: remove {keys}, or remove vpcId"
+            )
+        if len(self.private_subnet_ids) < 2:
+            raise ValueError(
+                "an existing VPC needs at least two private subnets in different AZs for nodes. "
+                "Fix: list them in network.privateSubnetIds"
+            )
+        return self
+
+    @property
+    def creates_vpc(self) -> bool:
+        return self.vpc_id is None
+
+
+class PoolsConfig(ConfigModel):
+    """A topology and its pools: all ``NodePools`` needs, on a cluster of Armful's or an existing one."""
+
+    topology: Topology
+    preferred_arch: Arch | None = Field(
+        default=None, description="mixed only: the arch apps land on unless they opt in to the other."
+    )
+    system_pool: PoolConfig
+    worker_pools: Annotated[list[PoolConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _preferred_arch_only_for_mixed(self) -> PoolsConfig:
+        if self.preferred_arch is not None and self.topology is not Topology.MIXED:
+            raise ValueError(
+                f"preferredArch only applies to the mixed topology, not {self.topology.value}. "
+                "Fix: remove preferredArch"
+            )
+        return self
+
+    @property
+    def effective_preferred_arch(self) -> Arch:
+        return self.preferred_arch or Arch.ARM64
+
+
+class StackConfig(PoolsConfig):
+    """Everything under the ``armful:`` namespace of a stack's config."""
+
+    cluster: ClusterConfig
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+
+
+def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate the ``armful:`` keys of a stack (namespace already stripped), or raise StackConfigError."""
+    try:
+        return StackConfig.model_validate(dict(raw))
+    except ValidationError as error:
+        raise StackConfigError(issues_from_pydantic(error)) from None
+
+
+def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"armful:topology": ..., "aws:region": ...}`` → ``{"topology": ...}``."""
+    prefix = f"{CONFIG_NAMESPACE}:"
+    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+
+
+__all__ = [
+    "ClusterConfig",
+    "ConfigIssue",
+    "EndpointConfig",
+    "NetworkConfig",
+    "PoolConfig",
+    "PoolsConfig",
+    "StackConfig",
+    "TaintConfig",
+    "parse_stack_config",
+    "strip_namespace",
+]

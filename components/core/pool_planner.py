@@ -1,0 +1,193 @@
+"""Stack config → planned node pools, with every pool rule of design §1-2 checked at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from components.core.arch import Arch, arch_of_instance_type, instance_family
+from components.core.config import PoolConfig, PoolsConfig
+from components.core.errors import ConfigIssue, config_path, raise_if_any
+from components.core.pools import POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
+from components.core.taints import Taint, TaintEffect
+from components.core.topology import Topology
+
+CRITICAL_ADDONS_ONLY = Taint("CriticalAddonsOnly", "true", TaintEffect.NO_SCHEDULE)
+
+
+def arch_taint(arch: Arch) -> Taint:
+    """The GKE convention: a pool of the non-preferred arch in ``mixed`` takes only pods that opt in."""
+    return Taint("kubernetes.io/arch", arch.value, TaintEffect.NO_SCHEDULE)
+
+
+def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
+    """The system pool first, then the worker pools in config order; raises StackConfigError."""
+    issues: list[ConfigIssue] = []
+    pools_with_paths = [(config.system_pool, PoolRole.SYSTEM, ("systemPool",))] + [
+        (pool, PoolRole.WORKERS, ("workerPools", index)) for index, pool in enumerate(config.worker_pools)
+    ]
+    issues += _duplicate_names(pools_with_paths)
+
+    plans = []
+    for pool, role, path in pools_with_paths:
+        pool_issues = _size_issues(pool, path)
+        arch, arch_issues = _resolve_arch(pool, path)
+        pool_issues += arch_issues
+        if arch is not None and arch not in config.topology.allowed_arches(role):
+            pool_issues.append(_topology_issue(config.topology, role, pool, arch, path))
+        issues += pool_issues
+        if not pool_issues and arch is not None:
+            plans.append(_plan_pool(config, pool, role, arch))
+
+    if config.topology is Topology.MIXED and not issues:
+        issues += _mixed_needs_both_arches(plans)
+    raise_if_any(issues)
+    return plans
+
+
+def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch) -> PoolPlan:
+    taints = [Taint(t.key, t.value, t.effect) for t in pool.taints]
+    if role is PoolRole.SYSTEM:
+        taints.insert(0, CRITICAL_ADDONS_ONLY)
+    elif config.topology is Topology.MIXED and arch is not config.effective_preferred_arch:
+        taints.insert(0, arch_taint(arch))
+    return PoolPlan(
+        name=pool.name,
+        role=role,
+        arch=arch,
+        instance_types=tuple(pool.instance_types),
+        os_family=pool.os_family,
+        capacity_type=pool.capacity_type,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        desired_size=pool.effective_desired_size,
+        disk_size_gib=pool.disk_size_gib,
+        labels={POOL_LABEL: pool.name, ROLE_LABEL: role.value, **pool.labels},
+        taints=tuple(taints),
+    )
+
+
+def _duplicate_names(pools_with_paths: list[tuple[PoolConfig, PoolRole, tuple]]) -> list[ConfigIssue]:
+    counts = Counter(pool.name for pool, _, _ in pools_with_paths)
+    issues, reported = [], set()
+    for pool, _, path in pools_with_paths:
+        if counts[pool.name] > 1 and pool.name not in reported:
+            reported.add(pool.name)
+            issues.append(
+                ConfigIssue(
+                    config_path(*path, "name"),
+                    f"pool name {pool.name!r} is used by {counts[pool.name]} pools",
+                    "give every pool, the system pool included, its own name",
+                )
+            )
+    return issues
+
+
+def _size_issues(pool: PoolConfig, path: tuple) -> list[ConfigIssue]:
+    if pool.min_size > pool.max_size:
+        return [
+            ConfigIssue(
+                config_path(*path, "minSize"),
+                f"minSize {pool.min_size} is greater than maxSize {pool.max_size}",
+                f"lower minSize to at most {pool.max_size} or raise maxSize to at least {pool.min_size}",
+            )
+        ]
+    desired = pool.effective_desired_size
+    if not pool.min_size <= desired <= pool.max_size:
+        return [
+            ConfigIssue(
+                config_path(*path, "desiredSize"),
+                f"desiredSize {desired} is outside [minSize {pool.min_size}, maxSize {pool.max_size}]",
+                f"set desiredSize between {pool.min_size} and {pool.max_size}, or remove it",
+            )
+        ]
+    return []
+
+
+def _resolve_arch(pool: PoolConfig, path: tuple) -> tuple[Arch | None, list[ConfigIssue]]:
+    """One arch per pool, from Armful's table; ``arch`` in config only speaks for unknown families."""
+    issues: list[ConfigIssue] = []
+    arches: dict[Arch, list[str]] = {}
+    for index, instance_type in enumerate(pool.instance_types):
+        known = arch_of_instance_type(instance_type)
+        if known is None and pool.arch is None:
+            issues.append(
+                ConfigIssue(
+                    config_path(*path, "instanceTypes", index),
+                    f"Armful does not know the architecture of instance family "
+                    f"{instance_family(instance_type)!r}",
+                    "check the spelling, or set this pool's arch (amd64 or arm64) if the family is new",
+                )
+            )
+            continue
+        if known is not None and pool.arch is not None and known is not pool.arch:
+            issues.append(
+                ConfigIssue(
+                    config_path(*path, "arch"),
+                    f"arch is {pool.arch.value} but {instance_type} is {known.value}",
+                    "remove arch (Armful derives it from the instance types) or pick matching instance types",
+                )
+            )
+            continue
+        arches.setdefault(known or pool.arch, []).append(instance_type)  # type: ignore[arg-type]
+    if len(arches) > 1:
+        listing = "; ".join(f"{arch.value}: {', '.join(types)}" for arch, types in sorted(arches.items()))
+        issues.append(
+            ConfigIssue(
+                config_path(*path, "instanceTypes"),
+                f"pool {pool.name!r} mixes architectures ({listing})",
+                "use one architecture per pool: split these instance types into two pools",
+            )
+        )
+    if issues or not arches:
+        return None, issues
+    return next(iter(arches)), []
+
+
+def _topology_issue(
+    topology: Topology, role: PoolRole, pool: PoolConfig, arch: Arch, path: tuple
+) -> ConfigIssue:
+    allowed = topology.allowed_arches(role)
+    wanted = " or ".join(sorted(a.value for a in allowed))
+    role_name = "system pool" if role is PoolRole.SYSTEM else "worker pool"
+    return ConfigIssue(
+        config_path(*path, "instanceTypes"),
+        f"{role_name} {pool.name!r} is {arch.value} ({', '.join(pool.instance_types)}), but topology "
+        f"{topology.value} ({topology.summary}) needs {wanted} here",
+        f"use {wanted} instance types for this pool, or choose another topology",
+    )
+
+
+def _mixed_needs_both_arches(plans: list[PoolPlan]) -> list[ConfigIssue]:
+    worker_arches = {plan.arch for plan in plans if plan.role is PoolRole.WORKERS}
+    missing = sorted(set(Arch) - worker_arches)
+    if not missing:
+        return []
+    return [
+        ConfigIssue(
+            config_path("workerPools"),
+            f"topology mixed needs worker pools of both architectures, but none is {', '.join(missing)}",
+            f"add a worker pool with {' or '.join(missing)} instance types, or pick topology "
+            + ("all-arm" if missing == [Arch.AMD64] else "another topology"),
+        )
+    ]
+
+
+def check_ec2_architectures(pool: PoolPlan, supported: Mapping[str, Sequence[str]]) -> None:
+    """Cross-check Armful's table with EC2's ``supportedArchitectures`` for each of a pool's types.
+
+    Runs at deploy time with EC2's answers, so a wrong table entry fails at preview, not as a pool of
+    nodes that cannot run what is scheduled on them.
+    """
+    issues = [
+        ConfigIssue(
+            config_path("workerPools" if pool.role is PoolRole.WORKERS else "systemPool", "instanceTypes"),
+            f"pool {pool.name!r}: EC2 says {instance_type} supports {', '.join(architectures) or 'nothing'}, "
+            f"but Armful planned it as {pool.arch.value} ({pool.arch.ec2_name})",
+            "use instance types of one architecture per pool, and report the wrong entry in Armful's "
+            "instance-type table",
+        )
+        for instance_type, architectures in supported.items()
+        if pool.arch.ec2_name not in architectures
+    ]
+    raise_if_any(issues)

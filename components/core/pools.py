@@ -1,0 +1,100 @@
+"""The planned node pools: what EKS will be asked for, and what the scheduler will see on each node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from components.core.arch import Arch
+from components.core.taints import Taint
+
+POOL_LABEL = "node.armful.dev/pool"
+ROLE_LABEL = "node.armful.dev/role"
+ARCH_LABEL = "kubernetes.io/arch"
+OS_LABEL = "kubernetes.io/os"
+
+
+class PoolRole(StrEnum):
+    SYSTEM = "system"
+    WORKERS = "workers"
+
+
+class OsFamily(StrEnum):
+    AL2023 = "AL2023"
+    BOTTLEROCKET = "Bottlerocket"
+
+
+class CapacityType(StrEnum):
+    ON_DEMAND = "ON_DEMAND"
+    SPOT = "SPOT"
+
+
+_AMI_TYPES = {
+    (OsFamily.AL2023, Arch.AMD64): "AL2023_x86_64_STANDARD",
+    (OsFamily.AL2023, Arch.ARM64): "AL2023_ARM_64_STANDARD",
+    (OsFamily.BOTTLEROCKET, Arch.AMD64): "BOTTLEROCKET_x86_64",
+    (OsFamily.BOTTLEROCKET, Arch.ARM64): "BOTTLEROCKET_ARM_64",
+}
+
+
+def ami_type(os_family: OsFamily, arch: Arch) -> str:
+    return _AMI_TYPES[(os_family, arch)]
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """One EKS managed node group, fully decided: every field is what the cloud will get."""
+
+    name: str
+    role: PoolRole
+    arch: Arch
+    instance_types: tuple[str, ...]
+    os_family: OsFamily
+    capacity_type: CapacityType
+    min_size: int
+    max_size: int
+    desired_size: int
+    disk_size_gib: int
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+
+    @property
+    def ami_type(self) -> str:
+        return ami_type(self.os_family, self.arch)
+
+    @property
+    def block_devices(self) -> tuple[tuple[str, int | None], ...]:
+        """(device, size in GiB or None for the AMI's) of each volume the launch template encrypts.
+
+        Bottlerocket boots from a small OS volume (``/dev/xvda``) and keeps images and containers on a
+        data volume (``/dev/xvdb``); AL2023 keeps everything on its root volume.
+        """
+        if self.os_family is OsFamily.BOTTLEROCKET:
+            return (("/dev/xvda", None), ("/dev/xvdb", self.disk_size_gib))
+        return (("/dev/xvda", self.disk_size_gib),)
+
+    @property
+    def max_unavailable(self) -> int:
+        """Nodes replaced at once in a rolling update: one for small pools, a quarter of larger ones."""
+        return max(1, self.max_size // 4)
+
+    @property
+    def node_labels(self) -> dict[str, str]:
+        """The labels a node of this pool carries, Kubernetes' own ``kubernetes.io/*`` included."""
+        return {**self.labels, ARCH_LABEL: self.arch.value, OS_LABEL: "linux"}
+
+    def to_json(self) -> dict[str, object]:
+        """The pool's entry in ``plan --format json`` (design §6)."""
+        return {
+            "name": self.name,
+            "role": self.role.value,
+            "arch": self.arch.value,
+            "instance_types": list(self.instance_types),
+            "ami_type": self.ami_type,
+            "capacity_type": self.capacity_type.value,
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "desired_size": self.desired_size,
+            "labels": dict(self.labels),
+            "taints": [taint.to_kubernetes() for taint in self.taints],
+        }

@@ -1,0 +1,118 @@
+"""``Network``: a VPC for an EKS cluster, private subnets for nodes and public ones for load balancers."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.core.network_layout import subnet_layout
+
+
+class NetworkArgs(TypedDict):
+    cluster_name: str
+    """The EKS cluster's name, for the subnet tags the load balancer controller discovers subnets by."""
+    cidr: NotRequired[str]
+    """The VPC's IPv4 block, /20 or larger (default 10.0.0.0/16)."""
+    availability_zones: NotRequired[int]
+    """How many AZs to spread subnets over, at least 2 (default 3)."""
+    single_nat_gateway: NotRequired[bool]
+    """One NAT gateway instead of one per AZ: cheaper, but one AZ's outage cuts all egress."""
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    """The VPC's id."""
+    private_subnet_ids: pulumi.Output[list[str]]
+    """Private subnets, one per AZ, where nodes run."""
+    public_subnet_ids: pulumi.Output[list[str]]
+    """Public subnets, one per AZ, for internet-facing load balancers and NAT gateways."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("armful:index:Network", name, None, opts)
+        zone_count = args.get("availability_zones", 3)
+        cidr = IPv4Network(args.get("cidr", "10.0.0.0/16"))
+        layout = subnet_layout(cidr, zone_count)
+        cluster_tag = {f"kubernetes.io/cluster/{args['cluster_name']}": "shared"}
+        child = pulumi.ResourceOptions(parent=self)
+
+        zones = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=str(cidr),
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{args['cluster_name']}-vpc"},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+            opts=child,
+        )
+
+        public_subnets, private_subnets, nat_gateways = [], [], []
+        for index in range(zone_count):
+            zone = zones.names.apply(lambda names, i=index: names[i])
+            public = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=vpc.id,
+                cidr_block=str(layout.public[index]),
+                availability_zone=zone,
+                tags={
+                    **cluster_tag,
+                    "kubernetes.io/role/elb": "1",
+                    "Name": f"{args['cluster_name']}-public-{index}",
+                },
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+            )
+            if index == 0 or not args.get("single_nat_gateway", False):
+                address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", opts=child)
+                nat_gateways.append(
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{index}", subnet_id=public.id, allocation_id=address.id, opts=child
+                    )
+                )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                cidr_block=str(layout.private[index]),
+                availability_zone=zone,
+                tags={
+                    **cluster_tag,
+                    "kubernetes.io/role/internal-elb": "1",
+                    "Name": f"{args['cluster_name']}-private-{index}",
+                },
+                opts=child,
+            )
+            private_routes = aws.ec2.RouteTable(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_gateways[-1].id}],
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}", subnet_id=private.id, route_table_id=private_routes.id, opts=child
+            )
+            public_subnets.append(public)
+            private_subnets.append(private)
+
+        self.vpc_id = vpc.id
+        self.private_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in private_subnets])
+        self.public_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in public_subnets])
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+            }
+        )

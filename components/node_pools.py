@@ -1,0 +1,187 @@
+"""``NodePools``: one EKS managed node group per planned pool, labelled and tainted by topology."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+from components.core.config import PoolsConfig
+from components.core.errors import StackConfigError, issues_from_pydantic
+from components.core.pool_planner import check_ec2_architectures, plan_pools
+from components.core.pools import PoolPlan
+from components.iam import node_role
+
+NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+
+
+class TaintArgs(TypedDict):
+    key: str
+    value: NotRequired[str]
+    effect: NotRequired[str]
+    """NoSchedule (default), PreferNoSchedule or NoExecute."""
+
+
+class PoolArgs(TypedDict):
+    name: str
+    """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
+    instance_types: Sequence[str]
+    """EC2 instance types, all of one architecture; the pool's arch is derived from them."""
+    arch: NotRequired[str]
+    """amd64 or arm64, only for instance families Armful's table does not know."""
+    os_family: NotRequired[str]
+    """AL2023 (default) or Bottlerocket."""
+    capacity_type: NotRequired[str]
+    """on-demand (default) or spot."""
+    min_size: NotRequired[int]
+    max_size: NotRequired[int]
+    desired_size: NotRequired[int]
+    disk_size_gib: NotRequired[int]
+    labels: NotRequired[dict[str, str]]
+    taints: NotRequired[Sequence[TaintArgs]]
+
+
+class NodePoolsArgs(TypedDict):
+    cluster: eks.Cluster
+    """The EKS cluster the pools join."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets for the nodes, in at least two AZs."""
+    topology: str
+    """arm-workers, all-arm or mixed."""
+    system_pool: PoolArgs
+    """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
+    worker_pools: Sequence[PoolArgs]
+    """The pools that run applications."""
+    preferred_arch: NotRequired[str]
+    """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
+
+
+def pools_config(args: NodePoolsArgs | dict[str, Any]) -> PoolsConfig:
+    """Validate pool args with the same model as stack config, so errors name the same fields."""
+    from pydantic import ValidationError
+
+    fields = {
+        key: args[key] for key in ("topology", "preferred_arch", "system_pool", "worker_pools") if key in args
+    }
+    try:
+        return PoolsConfig.model_validate(fields)
+    except ValidationError as error:
+        raise StackConfigError(issues_from_pydantic(error)) from None
+
+
+class NodePools(pulumi.ComponentResource):
+    pools: pulumi.Output[list[dict[str, Any]]]
+    """Each pool's name, arch, instance types, labels and taints (Kubernetes form)."""
+    node_role_arn: pulumi.Output[str]
+    """The IAM role every node assumes."""
+
+    def __init__(
+        self,
+        name: str,
+        args: NodePoolsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        planned_pools: Sequence[PoolPlan] | None = None,
+    ) -> None:
+        super().__init__("armful:index:NodePools", name, None, opts)
+        self.planned_pools: tuple[PoolPlan, ...] = tuple(planned_pools or plan_pools(pools_config(args)))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        role = node_role(f"{name}-node-role", partition, parent=self)
+
+        self.node_groups: dict[str, eks.ManagedNodeGroup] = {
+            pool.name: self._node_group(pool, args, role) for pool in self.planned_pools
+        }
+        self.pools = pulumi.Output.from_input(
+            [
+                {
+                    "name": pool.name,
+                    "role": pool.role.value,
+                    "arch": pool.arch.value,
+                    "instance_types": list(pool.instance_types),
+                    "labels": pool.labels,
+                    "taints": [taint.to_kubernetes() for taint in pool.taints],
+                }
+                for pool in self.planned_pools
+            ]
+        )
+        self.node_role_arn = role.arn
+        self.register_outputs({"pools": self.pools, "node_role_arn": self.node_role_arn})
+
+    def _node_group(self, pool: PoolPlan, args: NodePoolsArgs, role: aws.iam.Role) -> eks.ManagedNodeGroup:
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{pool.name}-nodes",
+            description=f"Armful pool {pool.name}: IMDSv2 only, encrypted volumes, no SSH key",
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                # Pods get AWS credentials from Pod Identity, so IMDS stays one hop away from them.
+                "http_put_response_hop_limit": 1,
+            },
+            block_device_mappings=[
+                {
+                    "device_name": device,
+                    "ebs": {
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                        **({"volume_size": size} if size is not None else {}),
+                    },
+                }
+                for device, size in pool.block_devices
+            ],
+            update_default_version=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return eks.ManagedNodeGroup(
+            pool.name,
+            cluster=args["cluster"],
+            node_role=role,
+            ami_type=pool.ami_type,
+            instance_types=_instance_types_checked_with_ec2(pool, parent=self),
+            capacity_type=pool.capacity_type.value,
+            scaling_config={
+                "min_size": pool.min_size,
+                "max_size": pool.max_size,
+                "desired_size": pool.desired_size,
+            },
+            labels=pool.labels,
+            taints=[taint.to_eks() for taint in pool.taints],
+            launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
+            subnet_ids=args["subnet_ids"],
+            ignore_scaling_changes=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, transforms=[rolling_update_transform(pool.max_unavailable)]
+            ),
+        )
+
+
+def _instance_types_checked_with_ec2(pool: PoolPlan, parent: pulumi.Resource) -> pulumi.Output[list[str]]:
+    lookups = [
+        aws.ec2.get_instance_type_output(
+            instance_type=instance_type, opts=pulumi.InvokeOutputOptions(parent=parent)
+        )
+        for instance_type in pool.instance_types
+    ]
+
+    def verify(results: list[Any]) -> list[str]:
+        check_ec2_architectures(
+            pool,
+            {t: list(r.supported_architectures) for t, r in zip(pool.instance_types, results, strict=True)},
+        )
+        return list(pool.instance_types)
+
+    return pulumi.Output.all(*lookups).apply(verify)
+
+
+def rolling_update_transform(max_unavailable: int) -> pulumi.ResourceTransform:
+    """Set ``updateConfig`` on the node group pulumi-eks creates, which its own args do not expose."""
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ != NODE_GROUP_TYPE:
+            return None
+        props = {**args.props, "updateConfig": {"maxUnavailable": max_unavailable}}
+        return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+
+    return transform

@@ -1,0 +1,143 @@
+"""Run a Pulumi program under ``pulumi.runtime.set_mocks`` and record what it registers (design §8).
+
+Every test gets a fresh event loop whose default executor runs inline: passing a resource into a
+remote component (``ManagedNodeGroup(cluster=...)``) otherwise hangs or lands on another loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.core.arch import Arch, arch_of_instance_type
+
+
+class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):
+    """asyncio insists on a ThreadPoolExecutor; this one never starts a thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    provider: str | None
+    custom: bool | None
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers every registration and invoke the programs make, and keeps what they asked for."""
+
+    ec2_architectures: Mapping[str, list[str]] = field(default_factory=dict)
+    registrations: list[Registration] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registrations.append(
+            Registration(args.typ, args.name, dict(args.inputs), args.provider, args.custom)
+        )
+        outputs = dict(args.inputs)
+        outputs.update(_extra_outputs(args.typ, args.name, args.inputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, dict(args.args)))
+        token = args.token
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"], "id": "azs"}, []
+        if token == "aws:ec2/getInstanceType:getInstanceType":
+            instance_type = args.args["instanceType"]
+            return {
+                "instanceType": instance_type,
+                "supportedArchitectures": self._architectures(instance_type),
+            }, []
+        if token == "aws:eks/getAddonVersion:getAddonVersion":
+            return {"addonName": args.args["addonName"], "version": f"v1.0.0-{args.args['addonName']}"}, []
+        return {}, []
+
+    def _architectures(self, instance_type: str) -> list[str]:
+        if instance_type in self.ec2_architectures:
+            return list(self.ec2_architectures[instance_type])
+        arch = arch_of_instance_type(instance_type)
+        return {Arch.ARM64: ["arm64"], Arch.AMD64: ["i386", "x86_64"], None: []}[arch]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+
+def _extra_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs the programs read that a remote component or a cloud resource computes."""
+    if type_ == "eks:index:Cluster":
+        cluster_name = inputs.get("name", name)
+        return {
+            "kubeconfigJson": json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "clusters": [
+                        {"name": "kubernetes", "cluster": {"server": f"https://{cluster_name}.eks.test"}}
+                    ],
+                }
+            ),
+            "oidcProviderArn": f"arn:aws:iam::111122223333:oidc-provider/oidc.eks/{cluster_name}",
+            "oidcProviderUrl": f"oidc.eks.us-west-2.amazonaws.com/id/{cluster_name}",
+        }
+    if type_ == "aws:iam/role:Role":
+        return {"arn": f"arn:aws:iam::111122223333:role/{name}", "name": name}
+    if type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+        return {"latestVersion": 1}
+    if type_ == "aws:kms/key:Key":
+        return {"arn": f"arn:aws:kms:us-west-2:111122223333:key/{name}"}
+    return {}
+
+
+def run_program(
+    program: Callable[[], Any],
+    config: Mapping[str, Any] | None = None,
+    mocks: RecordingMocks | None = None,
+    stack: str = "test",
+) -> RecordingMocks:
+    """Run ``program`` to completion under mocks; returns the mocks with every registration."""
+    recording = mocks or RecordingMocks()
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ImmediateExecutor())
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_all_config(
+            {
+                key: value if isinstance(value, str) else json.dumps(value)
+                for key, value in (config or {}).items()
+            }
+        )
+        pulumi_mocks.set_mocks(recording, project="armful", stack=stack, preview=False)
+        _sync_await(run_pulumi_func(program))
+    finally:
+        pulumi.runtime.reset_options()
+        pulumi.runtime.set_all_config({})
+        asyncio.set_event_loop(None)
+        loop.close()
+    return recording
