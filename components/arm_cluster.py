@@ -11,14 +11,27 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID
+from components.addons.releases import placeholders
+from components.cluster_addons import ClusterAddons
 from components.core.config import StackConfig, parse_stack_config
+from components.core.errors import CONFIG_NAMESPACE
 from components.core.plan import Plan, build_plan
 from components.eks_managed_addons import EksManagedAddons
 from components.network import Network
 from components.node_pools import NodePools, PoolArgs
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+DEFAULT_STORAGE_CLASS = "gp3"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+class PlanError(ValueError):
+    """The plan has error findings: something would be stranded, on the wrong arch or miss a pool."""
+
+    def __init__(self, plan: Plan) -> None:
+        errors = [f"  - [{f.code}] {f.message}" for f in plan.findings if f.level.value == "error"]
+        super().__init__("Armful will not create this stack; the plan has errors:\n" + "\n".join(errors))
 
 
 class EndpointArgs(TypedDict):
@@ -78,10 +91,15 @@ class ArmCluster(pulumi.ComponentResource):
         args: ArmClusterArgs | StackConfig,
         opts: pulumi.ResourceOptions | None = None,
         stack: str | None = None,
+        region: str | None = None,
     ) -> None:
         super().__init__("armful:index:ArmCluster", name, None, opts)
         config = args if isinstance(args, StackConfig) else parse_stack_config(args)
-        self.plan: Plan = build_plan(stack or pulumi.get_stack(), config)
+        self.plan: Plan = build_plan(
+            stack or pulumi.get_stack(), config, region or pulumi.Config("aws").get("region") or ""
+        )
+        if self.plan.has_errors:
+            raise PlanError(self.plan)
         cluster_config = config.cluster
 
         key = aws.kms.Key(
@@ -167,6 +185,7 @@ class ArmCluster(pulumi.ComponentResource):
         # pulumi-eks hands the aws.eks.Cluster back only as a resource reference; the kubeconfig it
         # writes once the cluster exists carries the same facts as plain values.
         self.cluster_name = self.cluster.kubeconfig_json.apply(lambda _: cluster_config.name)
+        self.vpc_id = vpc_id
         self.endpoint = self.cluster.kubeconfig_json.apply(endpoint_of_kubeconfig)
         self.managed_addons = EksManagedAddons(
             f"{name}-managed-addons",
@@ -179,6 +198,36 @@ class ArmCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.cluster.kubeconfig_json,
             enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_cluster = pulumi.ResourceOptions(
+            parent=self, provider=self.kubernetes_provider, deleted_with=self.cluster
+        )
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata={
+                "name": DEFAULT_STORAGE_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster, pulumi.ResourceOptions(depends_on=[self.managed_addons])
+            ),
+        )
+        self.addons = ClusterAddons(
+            f"{name}-addons",
+            {
+                "cluster_name": self.cluster_name,
+                "deploy_time_values": self._deploy_time_values(),
+            },
+            releases=self.plan.releases,
+            provider=self.kubernetes_provider,
+            wait_for=[*self.node_pools.node_groups.values(), self.managed_addons, storage_class],
+            deleted_with=self.cluster,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -196,6 +245,19 @@ class ArmCluster(pulumi.ComponentResource):
                 "pools": self.pools,
             }
         )
+
+    def _deploy_time_values(self) -> dict[str, pulumi.Input[Any]]:
+        """The values behind the plan's placeholders; secrets are asked for only when a release uses them."""
+        wanted = {
+            placeholder.name for release in self.plan.releases for placeholder in placeholders(release.values)
+        }
+        sources = {
+            VPC_ID.name: lambda: self.vpc_id,
+            GRAFANA_ADMIN_PASSWORD.name: lambda: pulumi.Config(CONFIG_NAMESPACE).require_secret(
+                "grafanaAdminPassword"
+            ),
+        }
+        return {key: source() for key, source in sources.items() if key in wanted}
 
 
 def endpoint_of_kubeconfig(kubeconfig_json: str) -> str:

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.addons.config import AddonsConfig
 from components.core.arch import Arch
+from components.core.config_base import ConfigModel
 from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
 from components.core.kubernetes_versions import (
     DEFAULT_KUBERNETES_VERSION,
@@ -31,12 +33,6 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
 RESERVED_LABEL_PREFIXES = ("node.armful.dev/", "kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
 RESERVED_TAINT_KEYS = frozenset({"CriticalAddonsOnly", "kubernetes.io/arch"})
-
-
-class ConfigModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, use_enum_values=False
-    )
 
 
 class TaintConfig(ConfigModel):
@@ -256,6 +252,7 @@ class StackConfig(PoolsConfig):
 
     cluster: ClusterConfig
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
 
 
 def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
@@ -266,10 +263,15 @@ def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
         raise StackConfigError(issues_from_pydantic(error)) from None
 
 
+# Secrets are read by the Pulumi layer with require_secret and never pass through the plan.
+SECRET_CONFIG_KEYS = frozenset({"grafanaAdminPassword"})
+
+
 def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"armful:topology": ..., "aws:region": ...}`` → ``{"topology": ...}``."""
+    """``{"armful:topology": ..., "aws:region": ...}`` → ``{"topology": ...}``, secrets left out."""
     prefix = f"{CONFIG_NAMESPACE}:"
-    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    stripped = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    return {key: value for key, value in stripped.items() if key not in SECRET_CONFIG_KEYS}
 
 
 __all__ = [

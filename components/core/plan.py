@@ -6,38 +6,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from components.addons.context import VPC_ID, AddonContext
+from components.addons.releases import PlacementEntry, ReleasePlan, place_release, release_values
 from components.core.config import StackConfig
+from components.core.errors import ConfigIssue, StackConfigError
+from components.core.findings import Finding, FindingLevel
 from components.core.pool_planner import plan_pools
 from components.core.pools import PoolPlan, PoolRole
 from components.core.topology import Topology
 
 
-class FindingLevel(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: FindingLevel
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"level": self.level.value, "code": self.code, "message": self.message}
-
-
 @dataclass(frozen=True)
 class Plan:
     stack: str
-    region: str | None
+    region: str
     config: StackConfig
     pools: tuple[PoolPlan, ...]
-    releases: tuple[Any, ...] = ()
-    placement: tuple[Any, ...] = ()
+    releases: tuple[ReleasePlan, ...] = ()
+    placement: tuple[PlacementEntry, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
@@ -67,7 +55,35 @@ class Plan:
         }
 
 
-def build_plan(stack: str, config: StackConfig, region: str | None = None) -> Plan:
+def build_plan(stack: str, config: StackConfig, region: str) -> Plan:
     """Config → plan; raises StackConfigError naming every field to fix."""
+    if not region:
+        raise StackConfigError(
+            [ConfigIssue("aws:region", "no AWS region is set", "pulumi config set aws:region us-west-2 (or yours)")]
+        )
     pools = tuple(plan_pools(config))
-    return Plan(stack=stack, region=region, config=config, pools=pools)
+    vpc_id = VPC_ID if config.network.vpc_id is None else config.network.vpc_id
+    releases, placement, findings = [], [], []
+    for spec in config.addons.enabled():
+        context = AddonContext(
+            topology=config.topology,
+            pools=pools,
+            cluster_name=config.cluster.name,
+            region=region,
+            options=config.addons.options_for(spec),
+            vpc_id=vpc_id,
+        )
+        release = ReleasePlan(spec, release_values(spec, context))
+        entries, release_findings = place_release(spec, release.values, pools, config.topology)
+        releases.append(release)
+        placement += entries
+        findings += release_findings
+    return Plan(
+        stack=stack,
+        region=region,
+        config=config,
+        pools=pools,
+        releases=tuple(releases),
+        placement=tuple(placement),
+        findings=tuple(findings),
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.core.config import parse_stack_config
-from components.core.errors import ConfigIssue, StackConfigError
 from components.core.plan import Plan, build_plan
 from components.core.stack_file import read_stack_file, stack_file_path
 
@@ -13,13 +12,5 @@ from components.core.stack_file import read_stack_file, stack_file_path
 def plan_stack(stack: str | None = None, stack_file: Path | None = None) -> Plan:
     path = stack_file if stack_file is not None else stack_file_path(stack or "")
     document = read_stack_file(path, stack)
-    if not document.region:
-        raise StackConfigError(
-            [
-                ConfigIssue(
-                    "aws:region", "no AWS region is set", "pulumi config set aws:region us-west-2 (or yours)"
-                )
-            ]
-        )
     config = parse_stack_config(document.armful)
-    return build_plan(document.stack, config, region=document.region)
+    return build_plan(document.stack, config, region=document.region or "")

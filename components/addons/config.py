@@ -1,0 +1,50 @@
+"""``armful:addons``: each add-on's enable flag, options and values overrides, keyed as in the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, create_model, model_validator
+from pydantic.alias_generators import to_snake
+
+from components.addons.registry import ADDONS
+from components.addons.spec import AddonOptions, AddonSpec
+from components.core.config_base import ConfigModel
+
+
+class _AddonsBase(ConfigModel):
+    def options_for(self, spec: AddonSpec) -> AddonOptions:
+        return getattr(self, to_snake(spec.key))
+
+    def enabled(self) -> list[AddonSpec]:
+        return [spec for spec in ADDONS if self.options_for(spec).enabled]
+
+    @model_validator(mode="after")
+    def _needs_are_enabled(self) -> _AddonsBase:
+        enabled = {spec.release for spec in self.enabled()}
+        for spec in self.enabled():
+            for needed in spec.needs:
+                if needed not in enabled:
+                    needed_key = next(s.key for s in ADDONS if s.release == needed)
+                    raise ValueError(
+                        f"{spec.key} needs {needed_key} (it uses {needed}'s CRDs), which is disabled. "
+                        f"Fix: enable addons.{needed_key}, or set addons.{spec.key}.enabled: false"
+                    )
+        return self
+
+
+def _default_options(spec: AddonSpec) -> Any:
+    return lambda: spec.options(enabled=spec.enabled_by_default)
+
+
+AddonsConfig = create_model(  # type: ignore[call-overload]
+    "AddonsConfig",
+    __base__=_AddonsBase,
+    **{
+        to_snake(spec.key): (
+            spec.options,
+            Field(default_factory=_default_options(spec), description=spec.summary),
+        )
+        for spec in ADDONS
+    },
+)

@@ -1,0 +1,46 @@
+"""What an add-on module's ``values`` function is given: the planned cluster, and values known later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.addons.spec import AddonOptions
+from components.core.arch import Arch
+from components.core.pools import PoolPlan, PoolRole
+from components.core.topology import Topology
+
+
+@dataclass(frozen=True)
+class DeployTime:
+    """A value only ``pulumi up`` knows (a VPC id, a role ARN, a secret), shown in the plan by name.
+
+    The Pulumi layer swaps each one for the matching Output before the values reach Helm.
+    """
+
+    name: str
+    secret: bool = False
+
+    def __str__(self) -> str:
+        return f"<deploy-time: {self.name}>"
+
+
+VPC_ID = DeployTime("vpc_id")
+GRAFANA_ADMIN_PASSWORD = DeployTime("grafana_admin_password", secret=True)
+
+
+@dataclass(frozen=True)
+class AddonContext:
+    topology: Topology
+    pools: tuple[PoolPlan, ...]
+    cluster_name: str
+    region: str
+    options: AddonOptions
+    vpc_id: str | DeployTime = VPC_ID
+
+    @property
+    def cluster_arches(self) -> frozenset[Arch]:
+        return frozenset(pool.arch for pool in self.pools)
+
+    @property
+    def system_arch(self) -> Arch:
+        return next(pool.arch for pool in self.pools if pool.role is PoolRole.SYSTEM)

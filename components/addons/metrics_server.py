@@ -1,0 +1,42 @@
+"""metrics-server: the resource metrics API that HPAs and ``kubectl top`` read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.addons.context import AddonContext
+from components.addons.spec import AddonSpec, Image, PlacementKeys, Resources, Workload, WorkloadKind
+from components.core.arch import Arch
+
+SERVER = Workload(
+    name="metrics-server",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(Image("registry.k8s.io/metrics-server/metrics-server", "v0.8.1"),),
+    keys=PlacementKeys(replicas="replicas"),
+    resources={
+        Arch.AMD64: Resources(cpu="100m", memory="200Mi", memory_limit="400Mi"),
+        Arch.ARM64: Resources(cpu="100m", memory="200Mi", memory_limit="400Mi"),
+    },
+    replicas=2,
+    pod_labels={"app.kubernetes.io/name": "metrics-server"},
+    extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+)
+
+
+def values(context: AddonContext) -> dict[str, Any]:
+    return {}
+
+
+SPEC = AddonSpec(
+    key="metricsServer",
+    release="metrics-server",
+    namespace="kube-system",
+    chart="metrics-server",
+    repository="https://kubernetes-sigs.github.io/metrics-server/",
+    version="3.13.1",
+    summary="autoscaling metrics (resource metrics API for HPA and kubectl top)",
+    workloads=(SERVER,),
+    values=values,
+    chart_dir="metrics-server-3.13.1",
+    create_namespace=False,
+)

@@ -1,0 +1,196 @@
+"""Stack config → Helm releases with their exact values, where each workload lands, and findings.
+
+The values each release gets are, in order: placement (``components.placement.values``), the add-on's
+own chart values, the user's overrides. Placement is then proven with the scheduler model on the
+final values, so an override that strands a component or narrows a node agent is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.addons.context import AddonContext, DeployTime
+from components.addons.spec import AddonOptions, AddonSpec, Workload
+from components.core.findings import Finding, FindingLevel
+from components.core.pools import PoolPlan, PoolRole
+from components.core.topology import Topology
+from components.core.values_tree import deep_merge, get_path
+from components.placement.scheduler import NodeProfile, evaluate
+from components.placement.values import image_arches, placement_values
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    spec: AddonSpec
+    values: dict[str, Any]
+    """Exactly what Helm gets, with DeployTime placeholders for values only ``pulumi up`` knows."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.release,
+            "namespace": self.spec.namespace,
+            "chart": self.spec.chart,
+            "version": self.spec.version,
+            "repository": self.spec.repository,
+            "values": render_placeholders(self.values),
+        }
+
+
+@dataclass(frozen=True)
+class PlacementEntry:
+    release: str
+    workload: str
+    kind: str
+    pools: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "workload": self.workload,
+            "kind": self.kind,
+            "pools": list(self.pools),
+        }
+
+
+def placeholders(tree: Any) -> set[DeployTime]:
+    """Every DeployTime a values tree holds: what the Pulumi layer must supply."""
+    if isinstance(tree, DeployTime):
+        return {tree}
+    if isinstance(tree, Mapping):
+        return set().union(*(placeholders(value) for value in tree.values()))
+    if isinstance(tree, list):
+        return set().union(*(placeholders(value) for value in tree))
+    return set()
+
+
+def render_placeholders(tree: Any) -> Any:
+    if isinstance(tree, DeployTime):
+        return str(tree)
+    if isinstance(tree, Mapping):
+        return {key: render_placeholders(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [render_placeholders(value) for value in tree]
+    return tree
+
+
+def release_values(spec: AddonSpec, context: AddonContext) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for workload in spec.workloads:
+        values = deep_merge(values, placement_values(workload, context.pools))
+    values = deep_merge(values, spec.values(context))
+    return deep_merge(values, context.options.values)
+
+
+def workload_enabled(workload: Workload, values: Mapping[str, Any]) -> bool:
+    return workload.enabled_by is None or bool(get_path(values, workload.enabled_by, False))
+
+
+def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The scheduling-relevant part of the pod the chart renders from these values."""
+    keys = workload.keys
+    spec: dict[str, Any] = {
+        "containers": [{"name": image.ref, "image": image.ref} for image in workload.images]
+    }
+    for field, key in (
+        ("nodeSelector", keys.node_selector),
+        ("tolerations", keys.tolerations),
+        ("affinity", keys.affinity),
+    ):
+        if key is not None:
+            value = get_path(values, (*workload.path, key))
+            if value:
+                spec[field] = value
+    return spec
+
+
+def place_release(
+    spec: AddonSpec, values: Mapping[str, Any], pools: Sequence[PoolPlan], topology: Topology
+) -> tuple[list[PlacementEntry], list[Finding]]:
+    """Where each enabled workload can run under the final values, and what is wrong with that."""
+    entries, findings = [], []
+    nodes = [NodeProfile.of_pool(pool) for pool in pools]
+    for workload in spec.workloads:
+        if not workload_enabled(workload, values):
+            continue
+        arches = {image.ref: image.arches for image in workload.images}
+        verdicts = [evaluate(pod_spec_at(workload, values), node, arches) for node in nodes]
+        landing = [verdict.pool for verdict in verdicts if verdict.runs]
+        entries.append(PlacementEntry(spec.release, workload.name, workload.kind.value, tuple(landing)))
+        findings += _judge(spec, workload, pools, verdicts, landing, topology)
+    return entries, findings
+
+
+def _judge(
+    spec: AddonSpec,
+    workload: Workload,
+    pools: Sequence[PoolPlan],
+    verdicts: Sequence[Any],
+    landing: Sequence[str],
+    topology: Topology,
+) -> list[Finding]:
+    subject = f"{spec.release} {workload.kind.value} {workload.name}"
+    missing_arch = sorted({pool.arch.value for pool in pools} - {a.value for a in image_arches(workload)})
+    lacking = (
+        ", ".join(
+            f"{image.ref} (no {'/'.join(missing_arch)} build)"
+            for image in workload.images
+            if not {a.value for a in image.arches} >= set(missing_arch)
+        )
+        if missing_arch
+        else ""
+    )
+    wrong_arch = [v for v in verdicts if v.schedulable and v.images_without_arch]
+    if wrong_arch:
+        details = "; ".join(f"{v.pool}: {', '.join(v.images_without_arch)}" for v in wrong_arch)
+        return [
+            Finding(
+                FindingLevel.ERROR,
+                "wrong-arch",
+                f"{subject} may be scheduled where an image has no build for the node's arch "
+                f"(exec format error) in topology {topology.value}: {details}",
+            )
+        ]
+    if not landing:
+        reasons = "; ".join(
+            f"{v.pool}: {', '.join(v.reasons) or 'image has no build for its arch'}" for v in verdicts
+        )
+        why = f" Images: {lacking}." if lacking else ""
+        return [
+            Finding(
+                FindingLevel.ERROR,
+                "stranded",
+                f"{subject} can run on no pool of topology {topology.value}: {reasons}.{why}",
+            )
+        ]
+    if workload.kind.is_node_agent:
+        missed = [pool.name for pool in pools if pool.name not in landing]
+        if missed:
+            why = f" because {lacking}" if lacking else " (its tolerations or selectors exclude them)"
+            return [
+                Finding(
+                    FindingLevel.ERROR,
+                    "coverage-gap",
+                    f"{subject} is a node agent but misses pools {', '.join(missed)}{why}; "
+                    f"topology {topology.value}",
+                )
+            ]
+        return []
+    off_system = [
+        name for name in landing if name not in {p.name for p in pools if p.role is PoolRole.SYSTEM}
+    ]
+    if off_system:
+        return [
+            Finding(
+                FindingLevel.ERROR,
+                "off-system",
+                f"{subject} is a controller but may land on worker pools {', '.join(off_system)}; "
+                "keep it on the system pool (nodeSelector node.armful.dev/role: system)",
+            )
+        ]
+    return []
+
+
+def options_or_default(spec: AddonSpec, options: AddonOptions | None) -> AddonOptions:
+    return options if options is not None else spec.options()

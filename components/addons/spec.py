@@ -1,0 +1,141 @@
+"""The data an add-on module declares: its chart, its workloads and where each one's keys live.
+
+Charts name their keys differently (cert-manager's top-level ``nodeSelector`` is the controller's only;
+kyverno replaces ``global.*`` with a component's own value), so every workload names its own keys and
+nothing is inferred from a chart's layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from components.core.arch import Arch
+from components.core.config_base import ConfigModel
+
+if TYPE_CHECKING:
+    from components.addons.context import AddonContext
+
+BOTH_ARCHES: frozenset[Arch] = frozenset(Arch)
+
+
+class WorkloadKind(StrEnum):
+    DEPLOYMENT = "Deployment"
+    STATEFULSET = "StatefulSet"
+    DAEMONSET = "DaemonSet"
+    JOB = "Job"
+    HOOK_JOB = "HookJob"
+
+    @property
+    def is_node_agent(self) -> bool:
+        return self is WorkloadKind.DAEMONSET
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image at the tag the pinned chart uses, and the architectures its publisher builds."""
+
+    repository: str
+    tag: str
+    arches: frozenset[Arch] = BOTH_ARCHES
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits for one architecture: Graviton and x86 cores perform differently."""
+
+    cpu: str
+    memory: str
+    memory_limit: str | None = None
+    cpu_limit: str | None = None
+
+    def to_values(self) -> dict[str, dict[str, str]]:
+        limits = {"memory": self.memory_limit or self.memory}
+        if self.cpu_limit:
+            limits["cpu"] = self.cpu_limit
+        return {"requests": {"cpu": self.cpu, "memory": self.memory}, "limits": limits}
+
+
+@dataclass(frozen=True)
+class PlacementKeys:
+    """The names of a workload's keys below its path; None where the chart has no such key."""
+
+    node_selector: str | None = "nodeSelector"
+    tolerations: str | None = "tolerations"
+    affinity: str | None = "affinity"
+    resources: str | None = "resources"
+    replicas: str | None = "replicaCount"
+    priority_class: str | None = "priorityClassName"
+    topology_spread: str | None = "topologySpreadConstraints"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One pod template a release creates: a Deployment, StatefulSet, DaemonSet, Job or hook Job."""
+
+    name: str
+    kind: WorkloadKind
+    images: tuple[Image, ...]
+    path: tuple[str, ...] = ()
+    """Where this workload's keys sit in the chart's values (``("webhook",)``; ``()`` for top level)."""
+    keys: PlacementKeys = field(default_factory=PlacementKeys)
+    resources: Mapping[Arch, Resources] = field(default_factory=dict)
+    """Per-arch requests and limits; a DaemonSet spanning both arches gets the larger of each."""
+    replicas: int | None = None
+    """HA replicas for a controller; None where the chart runs one by design (a Job, a singleton)."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels the chart puts on this workload's pods, for zone-spread label selectors."""
+    extra_values: Mapping[str, Any] = field(default_factory=dict)
+    """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
+    enabled_by: tuple[str, ...] | None = None
+    """A boolean values path that turns this workload on or off; None when it always runs."""
+
+
+class AddonOptions(ConfigModel):
+    """What every add-on takes in stack config: an enable flag and values overrides."""
+
+    enabled: bool = True
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """AWS access for one service account through EKS Pod Identity."""
+
+    service_account: str
+    managed_policies: tuple[str, ...] = ()
+    inline_policy: Callable[[str], dict[str, Any]] | None = None
+    """Given the AWS partition, the policy document; None when managed policies suffice."""
+
+
+@dataclass(frozen=True)
+class AddonSpec:
+    key: str
+    """The add-on's key under ``armful:addons`` in stack config (camelCase)."""
+    release: str
+    namespace: str
+    chart: str
+    repository: str
+    version: str
+    workloads: tuple[Workload, ...]
+    values: Callable[[AddonContext], dict[str, Any]]
+    """The chart-specific values Armful sets, placement excluded."""
+    summary: str = ""
+    options: type[AddonOptions] = AddonOptions
+    enabled_by_default: bool = True
+    needs: tuple[str, ...] = ()
+    """Releases this one waits for (the CRDs it uses); everything else installs in parallel."""
+    pod_identity: PodIdentity | None = None
+    free_form_paths: tuple[str, ...] = ()
+    """Values paths whose contents are maps the chart does not enumerate (label maps, extra args)."""
+    chart_dir: str = ""
+    """The folder of this chart version's default values in shared/charts."""
+    create_namespace: bool = True

@@ -1,0 +1,112 @@
+"""Placement values for a workload, from the rules of design §3, written into the chart's own keys.
+
+One function decides for every add-on: controllers to the system pool, node agents to every pool, arch
+selectors only where an image lacks an arch the cluster has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from components.addons.spec import Resources, Workload
+from components.core.arch import Arch
+from components.core.pools import ARCH_LABEL, PoolPlan, PoolRole
+from components.core.values_tree import set_path
+from components.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
+
+SYSTEM_CLUSTER_CRITICAL = "system-cluster-critical"
+SYSTEM_NODE_CRITICAL = "system-node-critical"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def image_arches(workload: Workload) -> frozenset[Arch]:
+    """The arches every image of the workload has: the pod runs only where all of them do."""
+    arches = frozenset(Arch)
+    for image in workload.images:
+        arches &= image.arches
+    return arches
+
+
+def target_pools(workload: Workload, pools: Sequence[PoolPlan]) -> list[PoolPlan]:
+    """The pools a workload is meant to run on, before any user override."""
+    if workload.kind.is_node_agent:
+        return list(pools)
+    return [pool for pool in pools if pool.role is PoolRole.SYSTEM]
+
+
+def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str, Any]:
+    """The values Armful sets for one workload, as a tree rooted at the chart's top level."""
+    keys = workload.keys
+    runnable = image_arches(workload)
+    cluster_arches = {pool.arch for pool in pools}
+    entries: dict[str | None, Any] = {}
+
+    if workload.kind.is_node_agent:
+        selector = {}
+        entries[keys.tolerations] = node_agent_tolerations(pools)
+        entries[keys.priority_class] = SYSTEM_NODE_CRITICAL
+        resources = _largest(workload.resources.values())
+    else:
+        selector = system_node_selector()
+        system_arch = next(pool.arch for pool in pools if pool.role is PoolRole.SYSTEM)
+        entries[keys.tolerations] = system_tolerations(pools)
+        entries[keys.priority_class] = SYSTEM_CLUSTER_CRITICAL
+        resources = workload.resources.get(system_arch)
+        if workload.replicas is not None:
+            entries[keys.replicas] = workload.replicas
+        if workload.pod_labels and (workload.replicas or 0) > 1:
+            entries[keys.topology_spread] = [zone_spread(workload.pod_labels)]
+
+    if not cluster_arches <= runnable and len(runnable & cluster_arches) == 1:
+        selector = {**selector, ARCH_LABEL: next(iter(runnable & cluster_arches)).value}
+    if selector:
+        entries[keys.node_selector] = selector
+    if resources is not None:
+        entries[keys.resources] = resources.to_values()
+
+    tree: dict[str, Any] = {}
+    for key, value in entries.items():
+        if key is not None:
+            set_path(tree, (*workload.path, key), value)
+    for key, value in workload.extra_values.items():
+        set_path(tree, (*workload.path, key), value)
+    return tree
+
+
+def zone_spread(pod_labels: dict[str, str] | Any) -> dict[str, Any]:
+    """Spread replicas over AZs, but still schedule when an AZ has no room (ScheduleAnyway)."""
+    return {
+        "maxSkew": 1,
+        "topologyKey": ZONE_LABEL,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": dict(pod_labels)},
+    }
+
+
+def _largest(profiles: Iterable[Resources]) -> Resources | None:
+    """A DaemonSet has one pod spec for every arch: give it what the hungrier arch needs, per field."""
+    candidates = list(profiles)
+    if not candidates:
+        return None
+
+    def biggest(values: Iterable[str | None]) -> str | None:
+        present = [value for value in values if value]
+        return max(present, key=_quantity) if present else None
+
+    return Resources(
+        cpu=biggest(p.cpu for p in candidates) or candidates[0].cpu,
+        memory=biggest(p.memory for p in candidates) or candidates[0].memory,
+        memory_limit=biggest(p.memory_limit for p in candidates),
+        cpu_limit=biggest(p.cpu_limit for p in candidates),
+    )
+
+
+_SUFFIXES = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def _quantity(text: str) -> float:
+    for suffix, factor in sorted(_SUFFIXES.items(), key=lambda item: -len(item[0])):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
