@@ -11,10 +11,10 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID
+from components.addons.context import VPC_ID
 from components.addons.releases import placeholders
 from components.cluster_addons import ClusterAddons
-from components.core.config import StackConfig, parse_stack_config
+from components.core.config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config
 from components.core.errors import CONFIG_NAMESPACE
 from components.core.plan import Plan, build_plan
 from components.eks_managed_addons import EksManagedAddons
@@ -100,6 +100,8 @@ class ArmCluster(pulumi.ComponentResource):
         )
         if self.plan.has_errors:
             raise PlanError(self.plan)
+        # Read before any resource exists, so a missing secret stops the program with nothing half-made.
+        secrets = required_secrets(self.plan)
         cluster_config = config.cluster
 
         key = aws.kms.Key(
@@ -222,7 +224,7 @@ class ArmCluster(pulumi.ComponentResource):
             f"{name}-addons",
             {
                 "cluster_name": self.cluster_name,
-                "deploy_time_values": self._deploy_time_values(),
+                "deploy_time_values": {**secrets, VPC_ID.name: vpc_id},
             },
             releases=self.plan.releases,
             provider=self.kubernetes_provider,
@@ -246,18 +248,16 @@ class ArmCluster(pulumi.ComponentResource):
             }
         )
 
-    def _deploy_time_values(self) -> dict[str, pulumi.Input[Any]]:
-        """The values behind the plan's placeholders; secrets are asked for only when a release uses them."""
-        wanted = {
-            placeholder.name for release in self.plan.releases for placeholder in placeholders(release.values)
-        }
-        sources = {
-            VPC_ID.name: lambda: self.vpc_id,
-            GRAFANA_ADMIN_PASSWORD.name: lambda: pulumi.Config(CONFIG_NAMESPACE).require_secret(
-                "grafanaAdminPassword"
-            ),
-        }
-        return {key: source() for key, source in sources.items() if key in wanted}
+
+def required_secrets(plan: Plan) -> dict[str, pulumi.Output[str]]:
+    """The secret values the plan's releases use, read from stack config (``pulumi config set --secret``)."""
+    wanted = {placeholder for release in plan.releases for placeholder in placeholders(release.values)}
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    return {
+        placeholder.name: config.require_secret(SECRET_CONFIG_KEYS[placeholder.name])
+        for placeholder in wanted
+        if placeholder.secret
+    }
 
 
 def endpoint_of_kubeconfig(kubeconfig_json: str) -> str:

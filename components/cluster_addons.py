@@ -42,9 +42,19 @@ class ClusterAddons(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         known = dict(args.get("deploy_time_values", {}))
         self.releases: dict[str, k8s.helm.v3.Release] = {}
-        for plan in releases:
+        gates: list[pulumi.Resource] = []
+        for plan in sorted(releases, key=lambda release: not release.spec.gates_other_releases):
             spec = plan.spec
             access: list[pulumi.Resource] = []
+            if plan.log_group is not None:
+                access.append(
+                    aws.cloudwatch.LogGroup(
+                        f"{name}-{spec.release}",
+                        name=plan.log_group.name,
+                        retention_in_days=plan.log_group.retention_days,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
             if spec.pod_identity is not None:
                 identity = spec.pod_identity
                 role = pod_identity_role(
@@ -84,10 +94,12 @@ class ClusterAddons(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=provider,
-                    depends_on=[*wait_for, *access, *needed],
+                    depends_on=[*wait_for, *gates, *access, *needed],
                     deleted_with=deleted_with,
                 ),
             )
+            if spec.gates_other_releases:
+                gates.append(self.releases[spec.release])
         self.release_names = pulumi.Output.from_input(list(self.releases))
         self.register_outputs({"release_names": self.release_names})
 

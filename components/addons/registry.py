@@ -1,10 +1,30 @@
-"""Every add-on Armful offers, in install order of the table in design §3."""
+"""Every add-on Armful offers, in the order of the table in design §3."""
 
 from __future__ import annotations
 
-from components.addons import metrics_server
+from components.addons import (
+    aws_load_balancer_controller,
+    cert_manager,
+    falco,
+    fluent_bit,
+    kube_prometheus_stack,
+    kyverno,
+    kyverno_policies,
+    metrics_server,
+    opentelemetry_collector,
+)
 from components.addons.spec import AddonSpec
 
-ADDONS: tuple[AddonSpec, ...] = (metrics_server.SPEC,)
+ADDONS: tuple[AddonSpec, ...] = (
+    aws_load_balancer_controller.SPEC,
+    falco.SPEC,
+    kyverno.SPEC,
+    kyverno_policies.SPEC,
+    cert_manager.SPEC,
+    kube_prometheus_stack.SPEC,
+    fluent_bit.SPEC,
+    opentelemetry_collector.SPEC,
+    metrics_server.SPEC,
+)
 
 BY_RELEASE: dict[str, AddonSpec] = {spec.release: spec for spec in ADDONS}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.addons.context import AddonContext, DeployTime
-from components.addons.spec import AddonOptions, AddonSpec, Workload
+from components.addons.spec import AddonOptions, AddonSpec, LogGroup, Workload
 from components.core.findings import Finding, FindingLevel
 from components.core.pools import PoolPlan, PoolRole
 from components.core.topology import Topology
@@ -26,6 +26,7 @@ class ReleasePlan:
     spec: AddonSpec
     values: dict[str, Any]
     """Exactly what Helm gets, with DeployTime placeholders for values only ``pulumi up`` knows."""
+    log_group: LogGroup | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

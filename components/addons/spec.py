@@ -138,4 +138,16 @@ class AddonSpec:
     """Values paths whose contents are maps the chart does not enumerate (label maps, extra args)."""
     chart_dir: str = ""
     """The folder of this chart version's default values in shared/charts."""
+    subcharts: Mapping[str, str] = field(default_factory=dict)
+    """Subchart name (its values key in this chart) → the folder of its default values in shared/charts."""
     create_namespace: bool = True
+    log_group: Callable[[str, AddonOptions], LogGroup] | None = None
+    """A CloudWatch log group Armful creates for the add-on, from the cluster name and options."""
+    gates_other_releases: bool = False
+    """Its admission webhook sees other releases' objects and fails closed: the others wait for it."""
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    name: str
+    retention_days: int

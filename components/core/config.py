@@ -264,14 +264,15 @@ def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
 
 
 # Secrets are read by the Pulumi layer with require_secret and never pass through the plan.
-SECRET_CONFIG_KEYS = frozenset({"grafanaAdminPassword"})
+SECRET_CONFIG_KEYS = {"grafana_admin_password": "grafanaAdminPassword"}
+"""The plan's name for each secret → its key under ``armful:``."""
 
 
 def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
     """``{"armful:topology": ..., "aws:region": ...}`` → ``{"topology": ...}``, secrets left out."""
     prefix = f"{CONFIG_NAMESPACE}:"
     stripped = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
-    return {key: value for key, value in stripped.items() if key not in SECRET_CONFIG_KEYS}
+    return {key: value for key, value in stripped.items() if key not in SECRET_CONFIG_KEYS.values()}
 
 
 __all__ = [

@@ -73,7 +73,8 @@ def build_plan(stack: str, config: StackConfig, region: str) -> Plan:
             options=config.addons.options_for(spec),
             vpc_id=vpc_id,
         )
-        release = ReleasePlan(spec, release_values(spec, context))
+        log_group = spec.log_group(config.cluster.name, context.options) if spec.log_group else None
+        release = ReleasePlan(spec, release_values(spec, context), log_group)
         entries, release_findings = place_release(spec, release.values, pools, config.topology)
         releases.append(release)
         placement += entries

@@ -173,7 +173,17 @@ def _mixed_needs_both_arches(plans: list[PoolPlan]) -> list[ConfigIssue]:
     ]
 
 
-def check_ec2_architectures(pool: PoolPlan, supported: Mapping[str, Sequence[str]]) -> None:
+def pool_config_path(pools: Sequence[PoolPlan], pool: PoolPlan) -> tuple[str | int, ...]:
+    """Where a planned pool came from in stack config: ``systemPool`` or ``workerPools[i]``."""
+    if pool.role is PoolRole.SYSTEM:
+        return ("systemPool",)
+    workers = [candidate.name for candidate in pools if candidate.role is PoolRole.WORKERS]
+    return ("workerPools", workers.index(pool.name))
+
+
+def check_ec2_architectures(
+    pools: Sequence[PoolPlan], pool: PoolPlan, supported: Mapping[str, Sequence[str]]
+) -> None:
     """Cross-check Armful's table with EC2's ``supportedArchitectures`` for each of a pool's types.
 
     Runs at deploy time with EC2's answers, so a wrong table entry fails at preview, not as a pool of
@@ -181,9 +191,9 @@ def check_ec2_architectures(pool: PoolPlan, supported: Mapping[str, Sequence[str
     """
     issues = [
         ConfigIssue(
-            config_path("workerPools" if pool.role is PoolRole.WORKERS else "systemPool", "instanceTypes"),
+            config_path(*pool_config_path(pools, pool), "instanceTypes"),
             f"pool {pool.name!r}: EC2 says {instance_type} supports {', '.join(architectures) or 'nothing'}, "
-            f"but Armful planned it as {pool.arch.value} ({pool.arch.ec2_name})",
+            f"but Armful planned it as {pool.arch.ec2_name}",
             "use instance types of one architecture per pool, and report the wrong entry in Armful's "
             "instance-type table",
         )

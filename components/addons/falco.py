@@ -1,0 +1,132 @@
+"""Falco: runtime security, a DaemonSet watching syscalls on every node (optionally falcosidekick).
+
+The driver is ``modern_ebpf`` (CO-RE, built into the Falco binary): it works on AL2023 and Bottlerocket
+alike, needs no driver-loader init container, and downloads nothing per kernel. ``kmod`` cannot load
+under Bottlerocket's lockdown, and the legacy ``ebpf`` probe was removed in chart 9.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.addons.context import AddonContext
+from components.addons.namespaces import FALCO
+from components.addons.spec import (
+    AddonOptions,
+    AddonSpec,
+    Image,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+)
+from components.core.arch import Arch
+
+RELEASE = "falco"
+CHART_VERSION = "9.1.0"
+
+# falcoctl runs twice in each Falco pod: an init container installs rules and the container plugin
+# (artifact install) and a sidecar keeps the rules current (artifact follow).
+FALCOCTL = Image("docker.io/falcosecurity/falcoctl", "0.13.0")
+
+
+class FalcoOptions(AddonOptions):
+    sidekick: bool = False
+    """Run falcosidekick, which forwards Falco's events to outputs (Slack, SNS, Loki, ...)."""
+
+
+def _same_on_both(resources: Resources) -> dict[Arch, Resources]:
+    # No published evidence that Falco or falcosidekick need different sizing on Graviton.
+    return {Arch.AMD64: resources, Arch.ARM64: resources}
+
+
+# Falco's priority class key is `podPriorityClassName`. Its default tolerations cover control-plane
+# taints only; the engine replaces them with every pool taint. No CPU limit: throttling the consumer of
+# the syscall ring buffers shows up as dropped events.
+FALCO_AGENT = Workload(
+    name="falco",
+    kind=WorkloadKind.DAEMONSET,
+    images=(Image("docker.io/falcosecurity/falco", "0.44.1"), FALCOCTL),
+    keys=PlacementKeys(priority_class="podPriorityClassName", replicas=None, topology_spread=None),
+    resources=_same_on_both(Resources(cpu="100m", memory="512Mi", memory_limit="1Gi")),
+)
+
+# falcosidekick has no topologySpreadConstraints and no PDB template: a preferred zone anti-affinity
+# (its `affinity` key) spreads the two replicas instead.
+_SIDEKICK_LABELS = {"app.kubernetes.io/name": "falcosidekick", "app.kubernetes.io/instance": RELEASE}
+SIDEKICK = Workload(
+    name="falcosidekick",
+    kind=WorkloadKind.DEPLOYMENT,
+    # The subchart's values pin 2.32.0, newer than its appVersion (2.31.1); the values win.
+    images=(Image("docker.io/falcosecurity/falcosidekick", "2.32.0"),),
+    path=("falcosidekick",),
+    keys=PlacementKeys(topology_spread=None),
+    resources=_same_on_both(Resources(cpu="50m", memory="64Mi", memory_limit="128Mi")),
+    replicas=2,
+    pod_labels=_SIDEKICK_LABELS,
+    extra_values={
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "labelSelector": {"matchLabels": _SIDEKICK_LABELS},
+                        },
+                    }
+                ]
+            }
+        }
+    },
+    enabled_by=("falcosidekick", "enabled"),
+)
+
+
+def _options(context: AddonContext) -> FalcoOptions:
+    if isinstance(context.options, FalcoOptions):
+        return context.options
+    return FalcoOptions.model_validate(context.options.model_dump())
+
+
+def values(context: AddonContext) -> dict[str, Any]:
+    options = _options(context)
+    falcoctl_resources = Resources(cpu="10m", memory="64Mi", memory_limit="256Mi").to_values()
+    return {
+        "driver": {"enabled": True, "kind": "modern_ebpf"},
+        # One JSON object per event: the log pipeline ships it to CloudWatch as a queryable record.
+        "falco": {"json_output": True, "json_include_output_property": True},
+        "falcoctl": {
+            "artifact": {
+                "install": {"resources": falcoctl_resources},
+                "follow": {"resources": falcoctl_resources},
+            }
+        },
+        "falcosidekick": {
+            "enabled": options.sidekick,
+            # The UI brings its own Deployment and a Redis with a default admin:admin login.
+            "webui": {"enabled": False},
+        },
+    }
+
+
+SPEC = AddonSpec(
+    key="falco",
+    release=RELEASE,
+    namespace=FALCO,
+    chart="falco",
+    repository="https://falcosecurity.github.io/charts",
+    version=CHART_VERSION,
+    summary="runtime security (Falco DaemonSet, modern eBPF driver; falcosidekick optional)",
+    workloads=(FALCO_AGENT, SIDEKICK),
+    values=values,
+    options=FalcoOptions,
+    # Kubernetes objects passed through as they are (the defaults are empty maps).
+    free_form_paths=(
+        "falcoctl.artifact.install.resources",
+        "falcoctl.artifact.follow.resources",
+        "falcosidekick.affinity",
+    ),
+    chart_dir=f"falco-{CHART_VERSION}",
+    subcharts={"falcosidekick": "falcosidekick-0.12.1"},
+)

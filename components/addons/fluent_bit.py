@@ -1,0 +1,217 @@
+"""Fluent Bit: a DaemonSet shipping every container's logs (and the kubelet's) to CloudWatch Logs.
+
+Logs go to one log group per cluster, ``log_group_name(cluster)``, which the Pulumi layer creates with
+the configured retention: Fluent Bit never creates groups (``auto_create_group false``), so its role
+needs no ``logs:CreateLogGroup`` and retention stays under Armful's control. Credentials come from EKS
+Pod Identity, which the C ``cloudwatch_logs`` plugin of the pinned 5.1 reads (releases before 2025 and
+the old Go ``cloudwatch`` plugin did not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import field_validator
+
+from components.addons.context import AddonContext
+from components.addons.namespaces import LOGGING
+from components.addons.spec import (
+    AddonOptions,
+    AddonSpec,
+    Image,
+    LogGroup,
+    PlacementKeys,
+    PodIdentity,
+    Resources,
+    Workload,
+    WorkloadKind,
+)
+from components.core.arch import Arch
+
+RELEASE = "fluent-bit"
+CHART_VERSION = "0.58.1"
+SERVICE_ACCOUNT = "fluent-bit"
+
+LOG_GROUP_PREFIX = "/aws/eks/"
+LOG_GROUP_SUFFIX = "/containers"
+
+# The values CloudWatch Logs' PutRetentionPolicy accepts.
+CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def log_group_name(cluster_name: str) -> str:
+    """The CloudWatch log group of a cluster's container logs (EKS' own control-plane group is ``/cluster``)."""
+    return f"{LOG_GROUP_PREFIX}{cluster_name}{LOG_GROUP_SUFFIX}"
+
+
+class FluentBitOptions(AddonOptions):
+    log_retention_days: int = 30
+    """Retention of the container log group, in days (one of CloudWatch's allowed values)."""
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _allowed_by_cloudwatch(cls, days: int) -> int:
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            allowed = ", ".join(str(value) for value in CLOUDWATCH_RETENTION_DAYS)
+            raise ValueError(f"CloudWatch Logs cannot keep logs for {days} days. Fix: use one of {allowed}")
+        return days
+
+
+def shipping_policy(partition: str) -> dict[str, Any]:
+    """What Fluent Bit may do: write streams into container log groups, nothing else.
+
+    Only the partition is known here, so the group is matched by pattern (any cluster's
+    ``/aws/eks/*/containers`` group in the account), not by this cluster's exact ARN.
+    """
+    group = f"arn:{partition}:logs:*:*:log-group:{LOG_GROUP_PREFIX}*{LOG_GROUP_SUFFIX}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ShipContainerLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                # Streams are `<group>:log-stream:<name>`; some APIs authorise against `<group>:*`.
+                "Resource": [group, f"{group}:*"],
+            }
+        ],
+    }
+
+
+# A DaemonSet: `replicaCount` and the PDB apply only to kind Deployment, and there is no
+# topologySpreadConstraints key. The chart tolerates nothing by default; the engine adds every pool taint.
+AGENT = Workload(
+    name="fluent-bit",
+    kind=WorkloadKind.DAEMONSET,
+    images=(Image("cr.fluentbit.io/fluent/fluent-bit", "5.1.1"),),
+    keys=PlacementKeys(replicas=None, topology_spread=None),
+    # No evidence of different needs on Graviton; the limit leaves room for the kubernetes filter's
+    # metadata cache and chunks being flushed.
+    resources={
+        Arch.AMD64: Resources(cpu="100m", memory="128Mi", memory_limit="512Mi"),
+        Arch.ARM64: Resources(cpu="100m", memory="128Mi", memory_limit="512Mi"),
+    },
+)
+
+# Classic-mode sections. The chart renders them through `tpl`, so `{{ .Values.* }}` is resolved there;
+# `${NODE_NAME}` is resolved by Fluent Bit from the container's environment.
+# Offsets (DB) and buffered chunks (storage.path) live on the host's /var/log, which the chart mounts
+# read-write, so a restarted pod neither re-sends nor loses logs.
+SERVICE = """\
+[SERVICE]
+    Daemon Off
+    Flush {{ .Values.flush }}
+    Log_Level {{ .Values.logLevel }}
+    Parsers_File /fluent-bit/etc/parsers.conf
+    Parsers_File /fluent-bit/etc/conf/custom_parsers.conf
+    HTTP_Server On
+    HTTP_Listen 0.0.0.0
+    HTTP_Port {{ .Values.metricsPort }}
+    Health_Check On
+    storage.path /var/log/flb-storage/
+    storage.sync normal
+    storage.backlog.mem_limit 16M
+"""
+
+INPUTS = """\
+[INPUT]
+    Name tail
+    Path /var/log/containers/*.log
+    multiline.parser docker, cri
+    Tag kube.*
+    DB /var/log/flb_kube.db
+    storage.type filesystem
+    Skip_Long_Lines On
+    Refresh_Interval 10
+
+[INPUT]
+    Name systemd
+    Tag host.*
+    Systemd_Filter _SYSTEMD_UNIT=kubelet.service
+    Read_From_Tail On
+    DB /var/log/flb_systemd.db
+    storage.type filesystem
+"""
+
+# Buffer_Size 0: a pod with many labels or annotations overflows the default 32k API response buffer,
+# and its logs would then carry no Kubernetes metadata.
+FILTERS = """\
+[FILTER]
+    Name kubernetes
+    Match kube.*
+    Merge_Log On
+    Keep_Log Off
+    K8S-Logging.Parser On
+    K8S-Logging.Exclude On
+    Annotations Off
+    Buffer_Size 0
+"""
+
+
+def outputs(region: str, group: str) -> str:
+    """Two cloudwatch_logs outputs into one group: a stream per container, and one per node's kubelet.
+
+    Retry_Limit False: the default is a single retry, which drops logs on any CloudWatch throttling;
+    retries are bounded by each output's on-disk buffer instead.
+    """
+    return f"""\
+[OUTPUT]
+    Name cloudwatch_logs
+    Match kube.*
+    region {region}
+    log_group_name {group}
+    log_stream_prefix kube.
+    log_stream_template $kubernetes['namespace_name'].$kubernetes['pod_name'].$kubernetes['container_name']
+    auto_create_group false
+    storage.total_limit_size 1G
+    Retry_Limit False
+
+[OUTPUT]
+    Name cloudwatch_logs
+    Match host.*
+    region {region}
+    log_group_name {group}
+    log_stream_prefix ${{NODE_NAME}}.
+    auto_create_group false
+    storage.total_limit_size 256M
+    Retry_Limit False
+"""
+
+
+def values(context: AddonContext) -> dict[str, Any]:
+    return {
+        # The Pod Identity association names this service account, so its name must not depend on
+        # the release name.
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+        "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+        "config": {
+            "service": SERVICE,
+            "inputs": INPUTS,
+            "filters": FILTERS,
+            "outputs": outputs(context.region, log_group_name(context.cluster_name)),
+        },
+        # The test pod runs only under `helm test` and would carry no placement.
+        "testFramework": {"enabled": False},
+    }
+
+
+SPEC = AddonSpec(
+    key="fluentBit",
+    release=RELEASE,
+    namespace=LOGGING,
+    chart="fluent-bit",
+    repository="https://fluent.github.io/helm-charts",
+    version=CHART_VERSION,
+    summary="logs (Fluent Bit DaemonSet to CloudWatch Logs)",
+    workloads=(AGENT,),
+    values=values,
+    options=FluentBitOptions,
+    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, inline_policy=shipping_policy),
+    chart_dir=f"fluent-bit-{CHART_VERSION}",
+    log_group=lambda cluster_name, options: LogGroup(
+        log_group_name(cluster_name),
+        options.log_retention_days,  # type: ignore[attr-defined]
+    ),
+)

@@ -1,0 +1,186 @@
+"""Kyverno: the policy engine (admission webhooks, background scans, cleanup, policy reports).
+
+Chart facts for 3.9.0 (app v1.19.0) that shape this module:
+- A component's own ``nodeSelector``/``tolerations`` *replace* ``global.*`` (``default``, not merge),
+  so every component, hook Job and test pod gets its own.
+- No ``affinity`` key: ``antiAffinity``/``podAntiAffinity``/``podAffinity``/``nodeAffinity`` are separate
+  keys, and ``nodeAffinity`` holds only the node part, so the affinity placement key is None.
+- The admission controller's replica key is ``replicas`` (null by default), and its resources sit under
+  ``admissionController.container.resources`` (one level deeper than a placement key can name), so they
+  are written through ``extra_values``. Hook Jobs and test pods have no ``priorityClassName`` key.
+- ``crds.migration.resources`` is the list of CRDs to migrate; the Job's pod resources are
+  ``crds.migration.podResources``.
+- ``webhooksCleanup`` drives two pre-delete hook Jobs (remove webhooks, scale to zero) from one set of
+  keys; ``crds.migration`` is a post-upgrade hook Job. There are no CronJobs in this version.
+- Helm test pods (``helm.sh/hook: test``) read ``test.*`` and default to ``readiness-checker:latest``.
+- Controller images are ``reg.kyverno.io/kyverno/<name>:<appVersion>``; hook images come from ghcr.io.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.addons import namespaces
+from components.addons.context import AddonContext
+from components.addons.spec import AddonSpec, Image, PlacementKeys, Resources, Workload, WorkloadKind
+from components.core.arch import Arch
+
+CHART_VERSION = "3.9.0"
+APP_VERSION = "v1.19.0"
+RELEASE = "kyverno"
+REGISTRY = "reg.kyverno.io/kyverno"
+READINESS_CHECKER = Image("ghcr.io/kyverno/readiness-checker", APP_VERSION)
+
+
+def _image(name: str) -> Image:
+    return Image(f"{REGISTRY}/{name}", APP_VERSION)
+
+
+def _both(resources: Resources) -> dict[Arch, Resources]:
+    # No evidence that Graviton and x86 differ for these Go controllers: same profile, declared per arch.
+    return {Arch.AMD64: resources, Arch.ARM64: resources}
+
+
+def _pod_labels(component: str) -> dict[str, str]:
+    # The chart's own match labels: stable across upgrades, unlike app.kubernetes.io/version.
+    return {"app.kubernetes.io/component": component, "app.kubernetes.io/instance": RELEASE}
+
+
+def _pdb(min_available: int) -> dict[str, Any]:
+    return {"enabled": True, "minAvailable": min_available}
+
+
+_CONTROLLER_KEYS = PlacementKeys(affinity=None, replicas="replicas")
+_HOOK_KEYS = PlacementKeys(affinity=None, replicas=None, priority_class=None, topology_spread=None)
+_HOOK_RESOURCES = _both(Resources(cpu="10m", memory="64Mi", memory_limit="256Mi"))
+
+ADMISSION_RESOURCES = Resources(cpu="100m", memory="256Mi", memory_limit="768Mi")
+
+ADMISSION_CONTROLLER = Workload(
+    name="admission-controller",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(_image("kyvernopre"), _image("kyverno")),
+    path=("admissionController",),
+    keys=PlacementKeys(affinity=None, replicas="replicas", resources=None),
+    resources=_both(ADMISSION_RESOURCES),
+    # Every admission request of matched resources goes through it (failurePolicy Fail under Enforce).
+    replicas=3,
+    pod_labels=_pod_labels("admission-controller"),
+    extra_values={
+        "container": {"resources": ADMISSION_RESOURCES.to_values()},
+        # Two of three keep serving while a node drains.
+        "podDisruptionBudget": _pdb(2),
+    },
+)
+
+BACKGROUND_CONTROLLER = Workload(
+    name="background-controller",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(_image("background-controller"),),
+    path=("backgroundController",),
+    keys=_CONTROLLER_KEYS,
+    resources=_both(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
+    replicas=2,
+    pod_labels=_pod_labels("background-controller"),
+    extra_values={"podDisruptionBudget": _pdb(1)},
+    enabled_by=("backgroundController", "enabled"),
+)
+
+CLEANUP_CONTROLLER = Workload(
+    name="cleanup-controller",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(_image("cleanup-controller"),),
+    path=("cleanupController",),
+    keys=_CONTROLLER_KEYS,
+    resources=_both(Resources(cpu="50m", memory="64Mi", memory_limit="256Mi")),
+    replicas=2,
+    pod_labels=_pod_labels("cleanup-controller"),
+    extra_values={"podDisruptionBudget": _pdb(1)},
+    enabled_by=("cleanupController", "enabled"),
+)
+
+REPORTS_CONTROLLER = Workload(
+    name="reports-controller",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(_image("reports-controller"),),
+    path=("reportsController",),
+    keys=_CONTROLLER_KEYS,
+    # Aggregating ephemeral reports is the memory-hungry part of Kyverno on busy clusters.
+    resources=_both(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
+    replicas=2,
+    pod_labels=_pod_labels("reports-controller"),
+    extra_values={"podDisruptionBudget": _pdb(1)},
+    enabled_by=("reportsController", "enabled"),
+)
+
+CRDS_MIGRATION = Workload(
+    name="migrate-resources",
+    kind=WorkloadKind.HOOK_JOB,
+    images=(_image("kyverno-cli"),),
+    path=("crds", "migration"),
+    keys=PlacementKeys(
+        affinity=None, resources="podResources", replicas=None, priority_class=None, topology_spread=None
+    ),
+    resources=_HOOK_RESOURCES,
+    enabled_by=("crds", "migration", "enabled"),
+)
+
+# Two pre-delete Jobs render from the same ``webhooksCleanup`` keys; each is a pod that must schedule.
+WEBHOOKS_CLEANUP = Workload(
+    name="rm-webhooks",
+    kind=WorkloadKind.HOOK_JOB,
+    images=(READINESS_CHECKER,),
+    path=("webhooksCleanup",),
+    keys=_HOOK_KEYS,
+    resources=_HOOK_RESOURCES,
+    enabled_by=("webhooksCleanup", "enabled"),
+)
+
+SCALE_TO_ZERO = Workload(
+    name="scale-to-zero",
+    kind=WorkloadKind.HOOK_JOB,
+    images=(READINESS_CHECKER,),
+    path=("webhooksCleanup",),
+    keys=_HOOK_KEYS,
+    resources=_HOOK_RESOURCES,
+    enabled_by=("webhooksCleanup", "enabled"),
+)
+
+TEST = Workload(
+    name="test",
+    kind=WorkloadKind.HOOK_JOB,
+    images=(READINESS_CHECKER,),
+    path=("test",),
+    keys=_HOOK_KEYS,
+    resources=_HOOK_RESOURCES,
+    # The chart's default tag is `latest`: pin it to the release so the image is the one we checked.
+    extra_values={"image": {"tag": APP_VERSION}},
+)
+
+
+def values(context: AddonContext) -> dict[str, Any]:
+    # kyverno-policies and its `needs` rely on the CRDs coming with this release, not on a chart default.
+    return {"crds": {"install": True}}
+
+
+SPEC = AddonSpec(
+    key="kyverno",
+    release=RELEASE,
+    namespace=namespaces.KYVERNO,
+    chart="kyverno",
+    repository="https://kyverno.github.io/kyverno/",
+    version=CHART_VERSION,
+    summary="policy engine (Kyverno admission, background, cleanup and reports controllers)",
+    workloads=(
+        ADMISSION_CONTROLLER,
+        BACKGROUND_CONTROLLER,
+        CLEANUP_CONTROLLER,
+        REPORTS_CONTROLLER,
+        CRDS_MIGRATION,
+        WEBHOOKS_CLEANUP,
+        SCALE_TO_ZERO,
+        TEST,
+    ),
+    values=values,
+    chart_dir=f"kyverno-{CHART_VERSION}",
+)

@@ -1,0 +1,164 @@
+"""OpenTelemetry Collector as a gateway: apps send OTLP traces to it, it exports them to X-Ray or OTLP.
+
+The contrib distribution is used because the X-Ray exporter is not in the core one. The chart's schema
+rejects unknown keys (``additionalProperties: false``), and ``mode`` and ``image.repository`` are
+required, so every key here is one the schema lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from components.addons.context import AddonContext
+from components.addons.namespaces import OPENTELEMETRY
+from components.addons.spec import (
+    AddonOptions,
+    AddonSpec,
+    Image,
+    PlacementKeys,
+    PodIdentity,
+    Resources,
+    Workload,
+    WorkloadKind,
+)
+from components.core.arch import Arch
+
+RELEASE = "opentelemetry-collector"
+CHART_VERSION = "0.170.0"
+SERVICE_ACCOUNT = "opentelemetry-collector"
+XRAY_WRITE_POLICY = "AWSXrayWriteOnlyAccess"
+
+# ghcr.io rather than Docker Hub: no anonymous pull rate limit when every node pulls at once.
+# The tag is the chart's appVersion, which the chart uses when image.tag is empty.
+COLLECTOR_IMAGE = Image(
+    "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib", "0.158.0"
+)
+
+# Since Collector v0.144 the OTLP/gRPC exporter is `otlp_grpc`; `otlp` is a deprecated alias.
+OTLP_EXPORTER = "otlp_grpc"
+XRAY_EXPORTER = "awsxray"
+
+
+class OpenTelemetryCollectorOptions(AddonOptions):
+    traces_exporter: Literal["xray", "otlp"] = "xray"
+    """Where traces go: AWS X-Ray in the stack's region, or an OTLP/gRPC backend (Tempo, Jaeger, ...)."""
+    otlp_endpoint: str | None = None
+    """The OTLP/gRPC backend, e.g. ``tempo.tracing:4317``; an ``http://`` prefix means no TLS."""
+
+    @model_validator(mode="after")
+    def _endpoint_matches_exporter(self) -> OpenTelemetryCollectorOptions:
+        if self.traces_exporter == "otlp" and not self.otlp_endpoint:
+            raise ValueError(
+                "otlpEndpoint is required when tracesExporter is otlp. "
+                "Fix: set otlpEndpoint to the backend's OTLP/gRPC address (host:4317), "
+                "or set tracesExporter: xray"
+            )
+        if self.traces_exporter == "xray" and self.otlp_endpoint:
+            raise ValueError(
+                "otlpEndpoint is set but tracesExporter is xray, so it would be ignored. "
+                "Fix: set tracesExporter: otlp, or remove otlpEndpoint"
+            )
+        return self
+
+
+# Two replicas behind the Service: apps keep sending while one is rescheduled.
+GATEWAY = Workload(
+    name="opentelemetry-collector",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=(COLLECTOR_IMAGE,),
+    keys=PlacementKeys(),
+    # The memory limit matters: the chart derives GOMEMLIMIT and the memory_limiter from it.
+    resources={
+        Arch.AMD64: Resources(cpu="200m", memory="512Mi", memory_limit="1Gi"),
+        Arch.ARM64: Resources(cpu="200m", memory="512Mi", memory_limit="1Gi"),
+    },
+    replicas=2,
+    pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": RELEASE},
+    extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+)
+
+
+def _options(context: AddonContext) -> OpenTelemetryCollectorOptions:
+    if isinstance(context.options, OpenTelemetryCollectorOptions):
+        return context.options
+    return OpenTelemetryCollectorOptions.model_validate(context.options.model_dump())
+
+
+def _exporter(options: OpenTelemetryCollectorOptions, region: str) -> tuple[str, dict[str, Any]]:
+    if options.traces_exporter == "otlp":
+        return OTLP_EXPORTER, {"endpoint": options.otlp_endpoint}
+    return XRAY_EXPORTER, {"region": region}
+
+
+def values(context: AddonContext) -> dict[str, Any]:
+    options = _options(context)
+    exporter, exporter_config = _exporter(options, context.region)
+    return {
+        "mode": "deployment",
+        "image": {"repository": COLLECTOR_IMAGE.repository, "tag": COLLECTOR_IMAGE.tag},
+        # The Pod Identity association names this service account.
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+        # Helm merges these maps into the chart's default config; the traces pipeline's lists replace
+        # the defaults, so traces take only OTLP in and only the chosen exporter out.
+        "config": {
+            "receivers": {
+                "otlp": {
+                    "protocols": {
+                        "grpc": {"endpoint": "${env:MY_POD_IP}:4317"},
+                        "http": {"endpoint": "${env:MY_POD_IP}:4318"},
+                    }
+                }
+            },
+            "processors": {
+                "memory_limiter": {
+                    "check_interval": "5s",
+                    "limit_percentage": 80,
+                    "spike_limit_percentage": 25,
+                },
+                "batch": {},
+            },
+            "exporters": {exporter: exporter_config},
+            "service": {
+                "pipelines": {
+                    "traces": {
+                        "receivers": ["otlp"],
+                        # memory_limiter first, so it refuses data before anything buffers it.
+                        "processors": ["memory_limiter", "batch"],
+                        "exporters": [exporter],
+                    }
+                }
+            },
+        },
+        # The Jaeger and Zipkin receivers are in no pipeline: their ports would accept and drop spans.
+        "ports": {
+            "jaeger-compact": {"enabled": False},
+            "jaeger-thrift": {"enabled": False},
+            "jaeger-grpc": {"enabled": False},
+            "zipkin": {"enabled": False},
+        },
+    }
+
+
+SPEC = AddonSpec(
+    key="openTelemetryCollector",
+    release=RELEASE,
+    namespace=OPENTELEMETRY,
+    chart="opentelemetry-collector",
+    repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
+    version=CHART_VERSION,
+    summary="traces (OpenTelemetry Collector gateway to AWS X-Ray or an OTLP backend)",
+    workloads=(GATEWAY,),
+    values=values,
+    options=OpenTelemetryCollectorOptions,
+    # The association is static; its X-Ray policy is used only with tracesExporter: xray.
+    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, managed_policies=(XRAY_WRITE_POLICY,)),
+    free_form_paths=(
+        # The Collector's own configuration, passed through as it is.
+        "config",
+        # minAvailable/maxUnavailable appear in the default values only as comments.
+        "podDisruptionBudget",
+    ),
+    chart_dir=f"opentelemetry-collector-{CHART_VERSION}",
+)

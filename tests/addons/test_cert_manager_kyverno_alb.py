@@ -1,0 +1,427 @@
+"""What users of the cert-manager, Kyverno, kyverno-policies and load balancer controller add-ons rely on.
+
+Chart-shaped facts (key paths, schema, pinned tags) are checked against the pinned charts' default
+values in ARMFUL_CHARTS_DIR (default ``../shared/charts`` beside the repository); those tests skip,
+naming the missing folder, where the charts are absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from components.addons import aws_load_balancer_controller as alb
+from components.addons import cert_manager, kyverno, kyverno_policies, namespaces
+from components.addons.context import VPC_ID, AddonContext, DeployTime
+from components.addons.releases import release_values
+from components.addons.spec import AddonOptions, AddonSpec, WorkloadKind
+from components.core.arch import Arch
+from components.core.stack_plan import plan_stack
+from components.core.values_tree import deep_merge, leaf_paths
+
+SPECS: tuple[AddonSpec, ...] = (cert_manager.SPEC, kyverno.SPEC, kyverno_policies.SPEC, alb.SPEC)
+NODE_AGENT_NAMESPACES = {
+    namespaces.FALCO,
+    namespaces.MONITORING,
+    namespaces.LOGGING,
+    namespaces.OPENTELEMETRY,
+}
+
+
+def charts_dir() -> Path:
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "charts"
+    return Path(os.environ.get("ARMFUL_CHARTS_DIR", default))
+
+
+def chart_folder(spec: AddonSpec) -> Path:
+    folder = charts_dir() / spec.chart_dir
+    if not (folder / "values.yaml").is_file():
+        pytest.skip(f"pinned chart defaults not found: {folder} (set ARMFUL_CHARTS_DIR to the charts folder)")
+    return folder
+
+
+def chart_defaults(spec: AddonSpec) -> dict[str, Any]:
+    return yaml.safe_load((chart_folder(spec) / "values.yaml").read_text()) or {}
+
+
+def has_path(tree: Any, path: tuple[str, ...]) -> bool:
+    """The key exists in the chart's values, even with a null value (``clusterName:``)."""
+    for part in path:
+        if not isinstance(tree, Mapping) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
+def is_free_form(spec: AddonSpec, path: tuple[str, ...]) -> bool:
+    return any(path[: len(free.split("."))] == tuple(free.split(".")) for free in spec.free_form_paths)
+
+
+def unknown_paths(spec: AddonSpec, defaults: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
+    return [
+        ".".join(path)
+        for path in leaf_paths(tree)
+        if not has_path(defaults, path) and not is_free_form(spec, path)
+    ]
+
+
+def placement_key_paths(spec: AddonSpec) -> Iterator[tuple[str, tuple[str, ...]]]:
+    for workload in spec.workloads:
+        keys = workload.keys
+        for key in (
+            keys.node_selector,
+            keys.tolerations,
+            keys.affinity,
+            keys.resources,
+            keys.replicas,
+            keys.priority_class,
+            keys.topology_spread,
+        ):
+            if key is not None:
+                yield workload.name, (*workload.path, key)
+
+
+def context_for(spec: AddonSpec, options: AddonOptions | None = None) -> AddonContext:
+    plan = plan_stack(stack="arm-workers")
+    return AddonContext(
+        topology=plan.topology,
+        pools=plan.pools,
+        cluster_name=plan.config.cluster.name,
+        region=plan.region or "",
+        options=options if options is not None else spec.options(),
+    )
+
+
+def policies_values(action: str) -> dict[str, Any]:
+    options = kyverno_policies.KyvernoPoliciesOptions.model_validate({"validationFailureAction": action})
+    return kyverno_policies.SPEC.values(context_for(kyverno_policies.SPEC, options))
+
+
+# --- chart key paths and schema -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
+def test_every_placement_key_exists_in_the_chart(spec: AddonSpec) -> None:
+    defaults = chart_defaults(spec)
+    missing = [
+        f"{name}: {'.'.join(path)}"
+        for name, path in placement_key_paths(spec)
+        if not has_path(defaults, path)
+    ]
+    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
+def test_extra_values_are_keys_the_chart_reads(spec: AddonSpec) -> None:
+    defaults = chart_defaults(spec)
+    missing = [
+        f"{workload.name}: {path}"
+        for workload in spec.workloads
+        for path in unknown_paths(spec, defaults, _rooted(workload.path, workload.extra_values))
+    ]
+    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("spec", "options"),
+    [
+        (cert_manager.SPEC, None),
+        (kyverno.SPEC, None),
+        (alb.SPEC, None),
+        (kyverno_policies.SPEC, kyverno_policies.KyvernoPoliciesOptions(validation_failure_action="Audit")),
+        (kyverno_policies.SPEC, kyverno_policies.KyvernoPoliciesOptions(validation_failure_action="Enforce")),
+    ],
+    ids=[
+        "certManager",
+        "kyverno",
+        "awsLoadBalancerController",
+        "kyvernoPolicies-Audit",
+        "kyvernoPolicies-Enforce",
+    ],
+)
+def test_chart_values_are_keys_the_chart_reads(spec: AddonSpec, options: AddonOptions | None) -> None:
+    defaults = chart_defaults(spec)
+    missing = unknown_paths(spec, defaults, spec.values(context_for(spec, options)))
+    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
+
+
+def test_cert_manager_release_values_pass_the_chart_schema() -> None:
+    folder = chart_folder(cert_manager.SPEC)
+    schema = json.loads((folder / "values.schema.json").read_text())
+    rendered = release_values(cert_manager.SPEC, context_for(cert_manager.SPEC))
+    document = deep_merge(chart_defaults(cert_manager.SPEC), rendered)
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [
+        f"{'.'.join(map(str, error.path))}: {error.message}" for error in validator.iter_errors(document)
+    ]
+    assert not errors, errors
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
+def test_every_workload_names_pinned_images_for_both_arches(spec: AddonSpec) -> None:
+    for workload in spec.workloads:
+        assert workload.images, f"{workload.name} lists no image"
+        for image in workload.images:
+            repository, _, tag = image.ref.rpartition(":")
+            assert repository and "/" in repository and tag and tag != "latest", image.ref
+            assert image.arches == frozenset(Arch), (
+                f"{image.ref}: every pinned image is multi-arch (design §4)"
+            )
+
+
+@pytest.mark.parametrize(
+    ("spec", "tag"),
+    [(cert_manager.SPEC, "v1.21.1"), (kyverno.SPEC, "v1.19.0"), (alb.SPEC, "v3.5.0")],
+    ids=lambda value: value.key if isinstance(value, AddonSpec) else value,
+)
+def test_images_carry_the_chart_default_tag(spec: AddonSpec, tag: str) -> None:
+    assert {image.tag for workload in spec.workloads for image in workload.images} == {tag}
+
+
+@pytest.mark.parametrize("spec", [kyverno.SPEC, alb.SPEC], ids=lambda spec: spec.key)
+def test_image_tags_match_the_pinned_chart_app_version(spec: AddonSpec) -> None:
+    chart = yaml.safe_load((chart_folder(spec) / "Chart.yaml").read_text())
+    assert chart["version"] == spec.version
+    assert {image.tag for workload in spec.workloads for image in workload.images} == {chart["appVersion"]}
+
+
+def test_alb_image_is_the_chart_default() -> None:
+    image = chart_defaults(alb.SPEC)["image"]
+    assert [i.ref for i in alb.CONTROLLER.images] == [f"{image['repository']}:{image['tag']}"]
+
+
+# --- reliability baseline (design §7) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
+def test_controllers_run_ha_with_a_pdb_and_per_arch_resources(spec: AddonSpec) -> None:
+    for workload in spec.workloads:
+        assert set(workload.resources) == set(Arch), f"{workload.name} needs a profile per arch"
+        if workload.kind is WorkloadKind.DEPLOYMENT:
+            assert (workload.replicas or 0) >= 2, workload.name
+            assert "podDisruptionBudget" in workload.extra_values, workload.name
+            assert workload.pod_labels, f"{workload.name} needs pod labels for its zone spread"
+        else:
+            assert workload.replicas is None, workload.name
+
+
+# --- cert-manager ---------------------------------------------------------------------------------
+
+
+def test_cert_manager_installs_and_keeps_its_crds() -> None:
+    values = cert_manager.SPEC.values(context_for(cert_manager.SPEC))
+    assert values["crds"] == {"enabled": True, "keep": True}
+
+
+def test_cert_manager_priority_class_is_chart_wide() -> None:
+    """The chart has only ``global.priorityClassName``; a per-component key would fail its schema."""
+    rendered = release_values(cert_manager.SPEC, context_for(cert_manager.SPEC))
+    assert rendered["global"]["priorityClassName"] == "system-cluster-critical"
+    assert "priorityClassName" not in rendered
+    for component in ("webhook", "cainjector", "startupapicheck"):
+        assert "priorityClassName" not in rendered[component]
+
+
+def test_cert_manager_places_every_component_on_its_own_keys() -> None:
+    rendered = release_values(cert_manager.SPEC, context_for(cert_manager.SPEC))
+    for tree in (rendered, rendered["webhook"], rendered["cainjector"], rendered["startupapicheck"]):
+        assert tree["nodeSelector"] == {"node.armful.dev/role": "system"}
+        assert any(toleration.get("key") == "CriticalAddonsOnly" for toleration in tree["tolerations"])
+    assert (
+        rendered["replicaCount"],
+        rendered["webhook"]["replicaCount"],
+        rendered["cainjector"]["replicaCount"],
+    ) == (
+        2,
+        3,
+        2,
+    )
+    assert "replicaCount" not in rendered["startupapicheck"]
+
+
+# --- kyverno --------------------------------------------------------------------------------------
+
+
+def test_kyverno_admission_controller_runs_three_replicas() -> None:
+    rendered = release_values(kyverno.SPEC, context_for(kyverno.SPEC))
+    admission = rendered["admissionController"]
+    assert admission["replicas"] == 3
+    assert admission["podDisruptionBudget"]["enabled"] is True
+    assert admission["container"]["resources"]["requests"]["memory"] == "256Mi"
+    assert "resources" not in admission, "the admission controller's resources live under container"
+
+
+def test_kyverno_migration_job_resources_go_to_pod_resources() -> None:
+    rendered = release_values(kyverno.SPEC, context_for(kyverno.SPEC))
+    migration = rendered["crds"]["migration"]
+    assert "requests" in migration["podResources"]
+    assert "resources" not in migration, "crds.migration.resources is the list of CRDs to migrate"
+
+
+def test_kyverno_sets_placement_per_component_because_global_is_replaced() -> None:
+    rendered = release_values(kyverno.SPEC, context_for(kyverno.SPEC))
+    assert "nodeSelector" not in rendered.get("global", {})
+    for workload in kyverno.SPEC.workloads:
+        assert workload.keys.node_selector and workload.keys.tolerations, workload.name
+        assert workload.keys.affinity is None, f"{workload.name}: kyverno has no affinity key"
+        tree: Any = rendered
+        for part in workload.path:
+            tree = tree[part]
+        assert tree["nodeSelector"] == {"node.armful.dev/role": "system"}, workload.name
+
+
+def test_kyverno_test_pod_image_is_pinned_not_latest() -> None:
+    rendered = release_values(kyverno.SPEC, context_for(kyverno.SPEC))
+    assert rendered["test"]["image"]["tag"] == kyverno.APP_VERSION
+
+
+# --- kyverno-policies -----------------------------------------------------------------------------
+
+
+def test_policies_default_to_audit_without_exclusions() -> None:
+    values = kyverno_policies.SPEC.values(context_for(kyverno_policies.SPEC))
+    assert values["validationFailureAction"] == "Audit"
+    assert values["podSecurityStandard"] == "baseline"
+    assert values["vpolExcludeByPolicy"] == {}
+    assert values["failurePolicy"] == "Ignore"
+
+
+def test_policies_audit_has_no_exclusions() -> None:
+    assert policies_values("Audit")["vpolExcludeByPolicy"] == {}
+
+
+def test_policies_enforce_excludes_exactly_the_node_agents_namespaces() -> None:
+    values = policies_values("Enforce")
+    assert values["validationFailureAction"] == "Enforce"
+    assert values["failurePolicy"] == "Fail"
+    exclusions = values["vpolExcludeByPolicy"]
+    excluded_namespaces = {
+        agent.namespace
+        for agent in kyverno_policies.NODE_AGENT_EXCLUSIONS
+        for conditions in exclusions.values()
+        for condition in conditions["matchConditions"]
+        if f"request.namespace == '{agent.namespace}'" in condition["expression"]
+    }
+    assert excluded_namespaces == NODE_AGENT_NAMESPACES
+    assert namespaces.KUBE_SYSTEM not in json.dumps(exclusions)
+
+
+def test_policies_enforce_exclusions_are_narrow() -> None:
+    """Namespace *and* pod labels, only baseline policies, never a whole namespace or subject."""
+    exclusions = policies_values("Enforce")["vpolExcludeByPolicy"]
+    assert set(exclusions) <= set(kyverno_policies.BASELINE_POLICIES)
+    for policy, exclude in exclusions.items():
+        assert set(exclude) == {"matchConditions"}, policy
+        for condition in exclude["matchConditions"]:
+            expression = condition["expression"]
+            assert expression.startswith("!(request.namespace == '"), expression
+            assert "object.metadata.labels['app.kubernetes.io/name'] == '" in expression, expression
+        names = [condition["name"] for condition in exclude["matchConditions"]]
+        assert len(names) == len(set(names)), policy
+
+
+@pytest.mark.parametrize(
+    ("policy", "agents"),
+    [
+        ("disallow-host-path", {"falco", "node-exporter", "fluent-bit", "otel-agent"}),
+        ("disallow-host-namespaces", {"node-exporter"}),
+        ("disallow-host-ports", {"node-exporter", "otel-agent"}),
+        ("disallow-privileged-containers", {"falco"}),
+        ("restrict-seccomp", set()),
+    ],
+)
+def test_policies_enforce_excludes_agents_only_from_what_they_break(policy: str, agents: set[str]) -> None:
+    exclusions = policies_values("Enforce")["vpolExcludeByPolicy"]
+    names = {c["name"] for c in exclusions.get(policy, {}).get("matchConditions", [])}
+    assert names == {f"armful-exclude-{agent}" for agent in agents}
+
+
+def test_policies_option_is_camel_case_and_closed() -> None:
+    options = kyverno_policies.KyvernoPoliciesOptions.model_validate({"validationFailureAction": "Enforce"})
+    assert options.validation_failure_action == "Enforce"
+    with pytest.raises(ValidationError):
+        kyverno_policies.KyvernoPoliciesOptions.model_validate({"validationFailureAction": "Deny"})
+
+
+def test_policies_wait_for_kyverno_and_run_no_pods() -> None:
+    assert kyverno_policies.SPEC.needs == ("kyverno",)
+    assert kyverno_policies.SPEC.workloads == ()
+    assert kyverno_policies.SPEC.namespace == kyverno.SPEC.namespace
+
+
+# --- aws-load-balancer-controller -----------------------------------------------------------------
+
+
+def test_alb_values_carry_cluster_region_and_vpc_placeholder() -> None:
+    plan = plan_stack(stack="arm-workers")
+    values = alb.SPEC.values(context_for(alb.SPEC))
+    assert values["clusterName"] == plan.config.cluster.name
+    assert values["region"] == plan.region
+    assert values["vpcId"] is VPC_ID
+    assert isinstance(values["vpcId"], DeployTime)
+
+
+def test_alb_service_account_is_the_pod_identity_one() -> None:
+    values = alb.SPEC.values(context_for(alb.SPEC))
+    assert values["serviceAccount"] == {"create": True, "name": alb.SERVICE_ACCOUNT}
+    assert alb.SPEC.pod_identity is not None
+    assert alb.SPEC.pod_identity.service_account == alb.SERVICE_ACCOUNT
+
+
+def test_alb_keeps_default_anti_affinity_and_places_by_selector() -> None:
+    rendered = release_values(alb.SPEC, context_for(alb.SPEC))
+    assert "affinity" not in rendered
+    assert rendered["nodeSelector"] == {"node.armful.dev/role": "system"}
+    assert rendered["replicaCount"] == 2
+    assert rendered["podDisruptionBudget"] == {"maxUnavailable": 1}
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_alb_iam_policy_names_the_partition(partition: str) -> None:
+    assert alb.SPEC.pod_identity is not None and alb.SPEC.pod_identity.inline_policy is not None
+    document = alb.SPEC.pod_identity.inline_policy(partition)
+    text = json.dumps(document)
+    assert document["Version"] == "2012-10-17"
+    assert f'"arn:{partition}:' in text
+    assert all(arn.startswith(f"arn:{partition}:") for arn in _arns(document))
+    actions = {action for statement in document["Statement"] for action in _as_list(statement["Action"])}
+    assert {"elasticloadbalancing:CreateLoadBalancer", "ec2:AuthorizeSecurityGroupIngress"} <= actions
+
+
+def test_alb_iam_policy_rejects_a_non_partition() -> None:
+    with pytest.raises(ValueError, match="partition"):
+        alb.iam_policy('aws", "Effect": "Deny')
+
+
+def _rooted(path: tuple[str, ...], tree: Mapping[str, Any]) -> dict[str, Any]:
+    rooted: dict[str, Any] = dict(tree)
+    for part in reversed(path):
+        rooted = {part: rooted}
+    return rooted
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _arns(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        if node.startswith("arn:"):
+            yield node
+    elif isinstance(node, Mapping):
+        for value in node.values():
+            yield from _arns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _arns(value)
