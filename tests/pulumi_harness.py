@@ -141,3 +141,21 @@ def run_program(
         asyncio.set_event_loop(None)
         loop.close()
     return recording
+
+
+SECRET_SIGNATURE = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
+
+
+def reveal(value: Any) -> Any:
+    """Inputs as the program gave them, with secrets (which mocks see as wrapped maps) unwrapped."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIGNATURE[0]) == SECRET_SIGNATURE[1]:
+            return reveal(value["value"])
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIGNATURE[0]) == SECRET_SIGNATURE[1]

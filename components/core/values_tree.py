@@ -26,10 +26,12 @@ def set_path(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Maps merge key by key; anything else (lists included) is replaced, as in Helm's values merge."""
+    """Maps merge key by key, a null removes a key, anything else (lists too) replaces: Helm's merge."""
     merged = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -8,24 +8,28 @@ naming the missing folder, where the charts are absent.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
+from chart_values import (
+    chart_defaults,
+    chart_folder,
+    context_for,
+    has_path,
+    placement_key_paths,
+    unknown_paths,
+)
 from pydantic import ValidationError
 
 from components.addons import aws_load_balancer_controller as alb
 from components.addons import cert_manager, kyverno, kyverno_policies, namespaces
-from components.addons.context import VPC_ID, AddonContext, DeployTime
+from components.addons.context import VPC_ID, DeployTime
 from components.addons.releases import release_values
 from components.addons.spec import AddonOptions, AddonSpec, WorkloadKind
 from components.core.arch import Arch
 from components.core.stack_plan import plan_stack
-from components.core.values_tree import deep_merge, leaf_paths
 
 SPECS: tuple[AddonSpec, ...] = (cert_manager.SPEC, kyverno.SPEC, kyverno_policies.SPEC, alb.SPEC)
 NODE_AGENT_NAMESPACES = {
@@ -34,70 +38,6 @@ NODE_AGENT_NAMESPACES = {
     namespaces.LOGGING,
     namespaces.OPENTELEMETRY,
 }
-
-
-def charts_dir() -> Path:
-    default = Path(__file__).resolve().parents[2].parent / "shared" / "charts"
-    return Path(os.environ.get("ARMFUL_CHARTS_DIR", default))
-
-
-def chart_folder(spec: AddonSpec) -> Path:
-    folder = charts_dir() / spec.chart_dir
-    if not (folder / "values.yaml").is_file():
-        pytest.skip(f"pinned chart defaults not found: {folder} (set ARMFUL_CHARTS_DIR to the charts folder)")
-    return folder
-
-
-def chart_defaults(spec: AddonSpec) -> dict[str, Any]:
-    return yaml.safe_load((chart_folder(spec) / "values.yaml").read_text()) or {}
-
-
-def has_path(tree: Any, path: tuple[str, ...]) -> bool:
-    """The key exists in the chart's values, even with a null value (``clusterName:``)."""
-    for part in path:
-        if not isinstance(tree, Mapping) or part not in tree:
-            return False
-        tree = tree[part]
-    return True
-
-
-def is_free_form(spec: AddonSpec, path: tuple[str, ...]) -> bool:
-    return any(path[: len(free.split("."))] == tuple(free.split(".")) for free in spec.free_form_paths)
-
-
-def unknown_paths(spec: AddonSpec, defaults: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
-    return [
-        ".".join(path)
-        for path in leaf_paths(tree)
-        if not has_path(defaults, path) and not is_free_form(spec, path)
-    ]
-
-
-def placement_key_paths(spec: AddonSpec) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for workload in spec.workloads:
-        keys = workload.keys
-        for key in (
-            keys.node_selector,
-            keys.tolerations,
-            keys.affinity,
-            keys.resources,
-            keys.replicas,
-            keys.priority_class,
-            keys.topology_spread,
-        ):
-            if key is not None:
-                yield workload.name, (*workload.path, key)
-
-
-def context_for(spec: AddonSpec, options: AddonOptions | None = None) -> AddonContext:
-    plan = plan_stack(stack="arm-workers")
-    return AddonContext(
-        topology=plan.topology,
-        pools=plan.pools,
-        cluster_name=plan.config.cluster.name,
-        region=plan.region or "",
-        options=options if options is not None else spec.options(),
-    )
 
 
 def policies_values(action: str) -> dict[str, Any]:
@@ -153,18 +93,6 @@ def test_chart_values_are_keys_the_chart_reads(spec: AddonSpec, options: AddonOp
     assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
 
 
-def test_cert_manager_release_values_pass_the_chart_schema() -> None:
-    folder = chart_folder(cert_manager.SPEC)
-    schema = json.loads((folder / "values.schema.json").read_text())
-    rendered = release_values(cert_manager.SPEC, context_for(cert_manager.SPEC))
-    document = deep_merge(chart_defaults(cert_manager.SPEC), rendered)
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = [
-        f"{'.'.join(map(str, error.path))}: {error.message}" for error in validator.iter_errors(document)
-    ]
-    assert not errors, errors
-
-
 # --- images ---------------------------------------------------------------------------------------
 
 
@@ -191,7 +119,7 @@ def test_images_carry_the_chart_default_tag(spec: AddonSpec, tag: str) -> None:
 
 @pytest.mark.parametrize("spec", [kyverno.SPEC, alb.SPEC], ids=lambda spec: spec.key)
 def test_image_tags_match_the_pinned_chart_app_version(spec: AddonSpec) -> None:
-    chart = yaml.safe_load((chart_folder(spec) / "Chart.yaml").read_text())
+    chart = yaml.safe_load((chart_folder(spec.chart_dir) / "Chart.yaml").read_text())
     assert chart["version"] == spec.version
     assert {image.tag for workload in spec.workloads for image in workload.images} == {chart["appVersion"]}
 

@@ -8,24 +8,29 @@ own folder; those tests skip, naming the missing folder, where the charts are ab
 from __future__ import annotations
 
 import fnmatch
-import json
-import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
+from chart_values import (
+    app_version,
+    chart_defaults,
+    context_for,
+    has_path,
+    is_free_form,
+    placement_key_paths,
+    schema_errors,
+    unknown_paths,
+)
 from pydantic import ValidationError
 
 from components.addons import falco, fluent_bit, kube_prometheus_stack, opentelemetry_collector
-from components.addons.context import GRAFANA_ADMIN_PASSWORD, AddonContext, DeployTime
+from components.addons.context import GRAFANA_ADMIN_PASSWORD, DeployTime
 from components.addons.releases import release_values, render_placeholders
 from components.addons.spec import AddonOptions, AddonSpec, WorkloadKind
 from components.core.arch import Arch
 from components.core.stack_plan import plan_stack
-from components.core.values_tree import deep_merge, get_path, leaf_paths
+from components.core.values_tree import get_path
 
 KPS = kube_prometheus_stack.SPEC
 FALCO = falco.SPEC
@@ -33,99 +38,11 @@ FLUENT_BIT = fluent_bit.SPEC
 OTEL = opentelemetry_collector.SPEC
 SPECS: tuple[AddonSpec, ...] = (KPS, FALCO, FLUENT_BIT, OTEL)
 
-# A subchart's values sit under its name in the parent; its defaults are in its own folder.
-SUBCHARTS: dict[str, dict[str, str]] = {
-    KPS.chart_dir: {
-        "grafana": "grafana-12.11.1",
-        "kube-state-metrics": "kube-state-metrics-8.4.0",
-        "prometheus-node-exporter": "prometheus-node-exporter-4.56.1",
-    },
-    FALCO.chart_dir: {"falcosidekick": "falcosidekick-0.12.1"},
-}
-
-
-def charts_dir() -> Path:
-    default = Path(__file__).resolve().parents[2].parent / "shared" / "charts"
-    return Path(os.environ.get("ARMFUL_CHARTS_DIR", default))
-
-
-def chart_folder(name: str) -> Path:
-    folder = charts_dir() / name
-    if not (folder / "values.yaml").is_file():
-        pytest.skip(f"pinned chart defaults not found: {folder} (set ARMFUL_CHARTS_DIR to the charts folder)")
-    return folder
-
-
-def read_values(name: str) -> dict[str, Any]:
-    return yaml.safe_load((chart_folder(name) / "values.yaml").read_text()) or {}
-
-
-def app_version(name: str) -> str:
-    return str(yaml.safe_load((chart_folder(name) / "Chart.yaml").read_text())["appVersion"])
-
-
-def chart_defaults(spec: AddonSpec) -> dict[str, Any]:
-    """The parent's defaults, each subchart's own defaults under its name (the parent's values win)."""
-    defaults = read_values(spec.chart_dir)
-    for name, folder in SUBCHARTS.get(spec.chart_dir, {}).items():
-        defaults[name] = deep_merge(read_values(folder), defaults.get(name) or {})
-    return defaults
-
-
-def has_path(tree: Any, path: tuple[str, ...]) -> bool:
-    """The key exists in the chart's values, even with a null value (``name:``)."""
-    for part in path:
-        if not isinstance(tree, Mapping) or part not in tree:
-            return False
-        tree = tree[part]
-    return True
-
-
-def is_free_form(spec: AddonSpec, path: tuple[str, ...]) -> bool:
-    return any(path[: len(free.split("."))] == tuple(free.split(".")) for free in spec.free_form_paths)
-
-
-def unknown_paths(spec: AddonSpec, defaults: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
-    return [
-        ".".join(path)
-        for path in leaf_paths(tree)
-        if not has_path(defaults, path) and not is_free_form(spec, path)
-    ]
-
-
-def placement_key_paths(spec: AddonSpec) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for workload in spec.workloads:
-        keys = workload.keys
-        for key in (
-            keys.node_selector,
-            keys.tolerations,
-            keys.affinity,
-            keys.resources,
-            keys.replicas,
-            keys.priority_class,
-            keys.topology_spread,
-        ):
-            if key is not None:
-                yield workload.name, (*workload.path, key)
-
 
 def rooted(path: tuple[str, ...], tree: Mapping[str, Any]) -> dict[str, Any]:
     for part in reversed(path):
         tree = {part: tree}
     return dict(tree)
-
-
-def context_for(
-    spec: AddonSpec, options: AddonOptions | None = None, stack: str = "arm-workers"
-) -> AddonContext:
-    plan = plan_stack(stack=stack)
-    return AddonContext(
-        topology=plan.topology,
-        pools=plan.pools,
-        cluster_name=plan.config.cluster.name,
-        region=plan.region or "",
-        options=options if options is not None else spec.options(),
-    )
 
 
 OPTION_VARIANTS: list[tuple[AddonSpec, AddonOptions | None]] = [
@@ -205,14 +122,8 @@ def test_free_form_paths_hang_off_keys_the_chart_has(spec: AddonSpec) -> None:
     ids=["xray", "otlp"],
 )
 def test_collector_release_values_pass_the_chart_schema(options: AddonOptions | None) -> None:
-    schema = json.loads((chart_folder(OTEL.chart_dir) / "values.schema.json").read_text())
     rendered = render_placeholders(release_values(OTEL, context_for(OTEL, options)))
-    document = deep_merge(chart_defaults(OTEL), rendered)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = [
-        f"{'.'.join(map(str, error.path))}: {error.message}" for error in validator.iter_errors(document)
-    ]
-    assert not errors, errors
+    assert not schema_errors(OTEL, rendered)
 
 
 # --- images ---------------------------------------------------------------------------------------
