@@ -3,10 +3,9 @@
 import pulumi
 
 from components.arm_cluster import ArmCluster
-from components.stack_config import read_stack_config
+from components.stack_config import read_stack_args
 
-config = read_stack_config()
-cluster = ArmCluster("armful", config)
+cluster = ArmCluster("armful", read_stack_args())
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("endpoint", cluster.endpoint)

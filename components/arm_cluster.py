@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from components.addons.context import VPC_ID
 from components.addons.releases import placeholders
 from components.cluster_addons import ClusterAddons
-from components.core.config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config
+from components.core.config import SECRET_CONFIG_KEYS, parse_stack_config
 from components.core.errors import CONFIG_NAMESPACE
 from components.core.plan import Plan, build_plan
 from components.eks_managed_addons import EksManagedAddons
@@ -54,6 +54,13 @@ class ClusterArgs(TypedDict):
     tags: NotRequired[dict[str, str]]
 
 
+class WorkloadArgs(TypedDict):
+    name: str
+    images: Sequence[str]
+    arches: NotRequired[Sequence[str]]
+    """amd64 and/or arm64: the arches every image has."""
+
+
 class NetworkConfigArgs(TypedDict):
     vpc_id: NotRequired[str]
     """An existing VPC; leave out to let Armful create one."""
@@ -73,6 +80,12 @@ class ArmClusterArgs(TypedDict):
     network: NotRequired[NetworkConfigArgs]
     preferred_arch: NotRequired[str]
     """mixed only: arm64 (default) or amd64."""
+    region: NotRequired[str]
+    """The AWS region; defaults to the stack's aws:region."""
+    addons: NotRequired[dict[str, Any]]
+    """Per add-on (camelCase key, e.g. certManager): enabled, values overrides and its options."""
+    workloads: NotRequired[Sequence[WorkloadArgs]]
+    """Your own applications, so the plan shows where they land and what they need."""
 
 
 class ArmCluster(pulumi.ComponentResource):
@@ -85,23 +98,12 @@ class ArmCluster(pulumi.ComponentResource):
     pools: pulumi.Output[list[dict[str, Any]]]
     """Each pool's name, role, arch, instance types, labels and taints."""
 
-    def __init__(
-        self,
-        name: str,
-        args: ArmClusterArgs | StackConfig,
-        opts: pulumi.ResourceOptions | None = None,
-        stack: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        super().__init__("armful:index:ArmCluster", name, None, opts)
-        config = args if isinstance(args, StackConfig) else parse_stack_config(args)
-        self.plan: Plan = build_plan(
-            stack or pulumi.get_stack(), config, region or pulumi.Config("aws").get("region") or ""
-        )
-        if self.plan.has_errors:
-            raise PlanError(self.plan)
-        # Read before any resource exists, so a missing secret stops the program with nothing half-made.
+    def __init__(self, name: str, args: ArmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Everything that can be wrong is found before the first registration, this component's included.
+        self.plan: Plan = plan_arm_cluster(args)
         secrets = required_secrets(self.plan)
+        super().__init__("armful:index:ArmCluster", name, None, opts)
+        config = self.plan.config
         cluster_config = config.cluster
 
         key = aws.kms.Key(
@@ -247,6 +249,16 @@ class ArmCluster(pulumi.ComponentResource):
                 "pools": self.pools,
             }
         )
+
+
+def plan_arm_cluster(args: ArmClusterArgs | dict[str, Any]) -> Plan:
+    """Validate the args as stack config and plan them; raises on any config error or error finding."""
+    fields = {key: value for key, value in args.items() if key != "region"}
+    region = args.get("region") or pulumi.Config("aws").get("region") or ""
+    plan = build_plan(pulumi.get_stack(), parse_stack_config(fields), region)
+    if plan.has_errors:
+        raise PlanError(plan)
+    return plan
 
 
 def required_secrets(plan: Plan) -> dict[str, pulumi.Output[str]]:

@@ -139,7 +139,7 @@ class NodePools(pulumi.ComponentResource):
             cluster=args["cluster"],
             node_role=role,
             ami_type=pool.ami_type,
-            instance_types=_instance_types_checked_with_ec2(pool, parent=self),
+            instance_types=_instance_types_checked_with_ec2(self.planned_pools, pool, parent=self),
             capacity_type=pool.capacity_type.value,
             scaling_config={
                 "min_size": pool.min_size,
@@ -157,7 +157,9 @@ class NodePools(pulumi.ComponentResource):
         )
 
 
-def _instance_types_checked_with_ec2(pool: PoolPlan, parent: pulumi.Resource) -> pulumi.Output[list[str]]:
+def _instance_types_checked_with_ec2(
+    pools: Sequence[PoolPlan], pool: PoolPlan, parent: pulumi.Resource
+) -> pulumi.Output[list[str]]:
     lookups = [
         aws.ec2.get_instance_type_output(
             instance_type=instance_type, opts=pulumi.InvokeOutputOptions(parent=parent)
@@ -167,6 +169,7 @@ def _instance_types_checked_with_ec2(pool: PoolPlan, parent: pulumi.Resource) ->
 
     def verify(results: list[Any]) -> list[str]:
         check_ec2_architectures(
+            pools,
             pool,
             {t: list(r.supported_architectures) for t, r in zip(pool.instance_types, results, strict=True)},
         )

@@ -27,4 +27,10 @@ def read_stack_config() -> StackConfig:
     return parse_stack_config(armful_config())
 
 
-__all__ = ["armful_config", "read_stack_config"]
+def read_stack_args() -> dict[str, Any]:
+    """The stack's ``armful:`` config as ``ArmCluster`` args, validated first, with the AWS region."""
+    read_stack_config()
+    return {**armful_config(), "region": runtime_config.get_config("aws:region") or ""}
+
+
+__all__ = ["armful_config", "read_stack_args", "read_stack_config"]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from components.addons.config import AddonsConfig
@@ -87,7 +87,7 @@ class PoolConfig(ConfigModel):
     @classmethod
     def _instance_type_form(cls, types: list[str]) -> list[str]:
         for instance_type in types:
-            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", instance_type):
+            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+(-[a-z0-9]+)*", instance_type):
                 raise ValueError(
                     f"{instance_type!r} is not an EC2 instance type. Fix: write it as family.size, e.g. m7g.large"
                 )
@@ -113,10 +113,10 @@ class PoolConfig(ConfigModel):
 
 class EndpointConfig(ConfigModel):
     private_access: bool = True
-    public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
     allow_public_internet: bool = Field(
         default=False, description="Must be true for publicAccessCidrs to include 0.0.0.0/0."
     )
+    public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
 
     @field_validator("private_access")
     @classmethod
@@ -128,15 +128,15 @@ class EndpointConfig(ConfigModel):
             )
         return private_access
 
-    @model_validator(mode="after")
-    def _open_internet_needs_opt_in(self) -> EndpointConfig:
-        open_to_all = [cidr for cidr in self.public_access_cidrs if cidr.prefixlen == 0]
-        if open_to_all and not self.allow_public_internet:
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _open_internet_needs_opt_in(cls, cidrs: list[IPv4Network], info: ValidationInfo) -> list[IPv4Network]:
+        if any(cidr.prefixlen == 0 for cidr in cidrs) and not info.data.get("allow_public_internet", False):
             raise ValueError(
                 "publicAccessCidrs contains 0.0.0.0/0, which opens the API server to the whole internet. "
                 "Fix: list your own CIDRs, or set cluster.endpoint.allowPublicInternet: true to accept that"
             )
-        return self
+        return cidrs
 
     @property
     def public_access(self) -> bool:
@@ -145,24 +145,25 @@ class EndpointConfig(ConfigModel):
 
 class ClusterConfig(ConfigModel):
     name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")]
-    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     allow_extended_support: bool = Field(
         default=False, description="Accept a Kubernetes version past EKS standard support (billed extra)."
     )
+    kubernetes_version: str = Field(default=DEFAULT_KUBERNETES_VERSION, validate_default=True)
     endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
     admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = Field(default_factory=list)
     deletion_protection: bool = True
     tags: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _version_supported(self) -> ClusterConfig:
-        check_kubernetes_version(self.kubernetes_version, self.allow_extended_support)
-        return self
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version_supported(cls, version: str, info: ValidationInfo) -> str:
+        check_kubernetes_version(version, info.data.get("allow_extended_support", False))
+        return version
 
 
 def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date | None = None) -> None:
     level = support_level(version, today)
-    current = ", ".join(standard_versions(today))
+    current = ", ".join(standard_versions(today)) or "the newest version EKS offers"
     if level == SupportLevel.UNSUPPORTED:
         raise ValueError(
             f"EKS does not support Kubernetes {version!r}. Fix: use a version in standard support ({current})"
@@ -174,53 +175,74 @@ def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date 
         )
 
 
+_SUBNET_ID = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+
+
 class NetworkConfig(ConfigModel):
     """Either a VPC Armful creates (the default) or an existing one given by id and private subnets."""
 
     vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = None
-    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
-        default_factory=list
-    )
-    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
-        default_factory=list
-    )
+    private_subnet_ids: list[_SUBNET_ID] = Field(default_factory=list, validate_default=True)
+    public_subnet_ids: list[_SUBNET_ID] = Field(default_factory=list)
     cidr: IPv4Network = IPv4Network("10.0.0.0/16")
     availability_zones: Annotated[int, Field(ge=2, le=6)] = 3
     single_nat_gateway: bool = Field(
         default=False, description="One NAT gateway for all AZs: cheaper, but one AZ's outage cuts egress."
     )
 
-    @model_validator(mode="after")
-    def _existing_or_new(self) -> NetworkConfig:
-        creating_keys = {"cidr", "availability_zones", "single_nat_gateway"} & self.model_fields_set
-        if self.vpc_id is None:
-            if self.private_subnet_ids or self.public_subnet_ids:
-                raise ValueError(
-                    "subnet ids were given without vpcId. Fix: set network.vpcId to their VPC, "
-                    "or remove the subnet ids to let Armful create the VPC"
-                )
-            if self.cidr.prefixlen > 20:
-                raise ValueError(
-                    f"cidr {self.cidr} is too small for private and public subnets in every AZ. "
-                    "Fix: use a /20 or larger block, such as 10.0.0.0/16"
-                )
-            return self
-        if creating_keys:
-            keys = ", ".join(sorted(to_camel(key) for key in creating_keys))
+    @field_validator("private_subnet_ids", "public_subnet_ids")
+    @classmethod
+    def _subnets_belong_to_a_given_vpc(cls, ids: list[str], info: ValidationInfo) -> list[str]:
+        if "vpc_id" not in info.data:
+            return ids
+        if info.data["vpc_id"] is None and ids:
             raise ValueError(
-                f"{keys} only apply to a VPC Armful creates, but vpcId names an existing one. "
-                f"Fix: remove {keys}, or remove vpcId"
+                "subnet ids were given without vpcId. Fix: set network.vpcId to their VPC, "
+                "or remove the subnet ids to let Armful create the VPC"
             )
-        if len(self.private_subnet_ids) < 2:
+        if info.data["vpc_id"] is not None and info.field_name == "private_subnet_ids" and len(ids) < 2:
             raise ValueError(
                 "an existing VPC needs at least two private subnets in different AZs for nodes. "
                 "Fix: list them in network.privateSubnetIds"
             )
-        return self
+        return ids
+
+    @field_validator("cidr", "availability_zones", "single_nat_gateway")
+    @classmethod
+    def _only_for_a_new_vpc(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("vpc_id") is not None:
+            key = to_camel(info.field_name or "")
+            raise ValueError(
+                f"{key} only applies to a VPC Armful creates, but vpcId names an existing one. "
+                f"Fix: remove {key}, or remove vpcId"
+            )
+        return value
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_size(cls, cidr: IPv4Network) -> IPv4Network:
+        if not 16 <= cidr.prefixlen <= 20:
+            raise ValueError(
+                f"cidr {cidr} is outside what a VPC can use here: AWS allows /16 at most, and Armful needs "
+                "/20 at least for private and public subnets in every AZ. Fix: use a block from /16 to /20, "
+                "such as 10.0.0.0/16"
+            )
+        return cidr
 
     @property
     def creates_vpc(self) -> bool:
         return self.vpc_id is None
+
+
+class WorkloadConfig(ConfigModel):
+    """One of the user's own applications, so ``plan`` can say where it lands and what it needs."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    images: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    arches: list[Arch] = Field(
+        default_factory=list,
+        description="The arches every image has, when not read from registries with `readiness`.",
+    )
 
 
 class PoolsConfig(ConfigModel):
@@ -233,14 +255,15 @@ class PoolsConfig(ConfigModel):
     system_pool: PoolConfig
     worker_pools: Annotated[list[PoolConfig], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _preferred_arch_only_for_mixed(self) -> PoolsConfig:
-        if self.preferred_arch is not None and self.topology is not Topology.MIXED:
+    @field_validator("preferred_arch")
+    @classmethod
+    def _preferred_arch_only_for_mixed(cls, arch: Arch | None, info: ValidationInfo) -> Arch | None:
+        topology = info.data.get("topology")
+        if arch is not None and topology is not None and topology is not Topology.MIXED:
             raise ValueError(
-                f"preferredArch only applies to the mixed topology, not {self.topology.value}. "
-                "Fix: remove preferredArch"
+                f"preferredArch only applies to the mixed topology, not {topology.value}. Fix: remove preferredArch"
             )
-        return self
+        return arch
 
     @property
     def effective_preferred_arch(self) -> Arch:
@@ -253,6 +276,7 @@ class StackConfig(PoolsConfig):
     cluster: ClusterConfig
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    workloads: list[WorkloadConfig] = Field(default_factory=list)
 
 
 def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from components.core.arch import Arch, arch_of_instance_type, instance_family
@@ -68,18 +67,20 @@ def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch
 
 
 def _duplicate_names(pools_with_paths: list[tuple[PoolConfig, PoolRole, tuple]]) -> list[ConfigIssue]:
-    counts = Counter(pool.name for pool, _, _ in pools_with_paths)
-    issues, reported = [], set()
+    """Blame each pool that reuses a name taken earlier (the system pool's comes first)."""
+    first_path: dict[str, tuple] = {}
+    issues = []
     for pool, _, path in pools_with_paths:
-        if counts[pool.name] > 1 and pool.name not in reported:
-            reported.add(pool.name)
+        if pool.name in first_path:
             issues.append(
                 ConfigIssue(
                     config_path(*path, "name"),
-                    f"pool name {pool.name!r} is used by {counts[pool.name]} pools",
+                    f"pool name {pool.name!r} is already used by {config_path(*first_path[pool.name])}",
                     "give every pool, the system pool included, its own name",
                 )
             )
+        else:
+            first_path[pool.name] = path
     return issues
 
 
@@ -167,8 +168,8 @@ def _mixed_needs_both_arches(plans: list[PoolPlan]) -> list[ConfigIssue]:
         ConfigIssue(
             config_path("workerPools"),
             f"topology mixed needs worker pools of both architectures, but none is {', '.join(missing)}",
-            f"add a worker pool with {' or '.join(missing)} instance types, or pick topology "
-            + ("all-arm" if missing == [Arch.AMD64] else "another topology"),
+            f"add a worker pool with {' or '.join(missing)} instance types, or "
+            + ("pick topology all-arm" if missing == [Arch.AMD64] else "pick another topology"),
         )
     ]
 

@@ -1,0 +1,588 @@
+"""The real stack program (``__main__.py``) under Pulumi mocks, for each example stack (design §7, §8).
+
+Each example stack's program runs once per module (``_program``); the tests then read what it asked
+the cloud for. Expected values are written out from the stack files by hand, not computed with Armful's
+planner, so a planning regression shows up as a wrong resource input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import json
+import runpy
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, ROOT, stack_file_config
+from pulumi_harness import RecordingMocks, Registration, run_program
+
+from components.core.errors import StackConfigError
+from components.node_pools import NODE_GROUP_TYPE, rolling_update_transform
+
+PROGRAM = ROOT / "__main__.py"
+
+NODE_GROUP = "eks:index:ManagedNodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+CLUSTER = "eks:index:Cluster"
+ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+
+ADMIN_ARN = "arn:aws:iam::111122223333:role/platform-admin"
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+CRITICAL_TOLERATION = {
+    "key": "CriticalAddonsOnly",
+    "operator": "Equal",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+SYSTEM_SELECTOR = {"node.armful.dev/role": "system"}
+
+CRITICAL = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+SPOT = {"key": "example.com/spot", "value": "true", "effect": "NO_SCHEDULE"}
+AMD64_OPT_IN = {"key": "kubernetes.io/arch", "value": "amd64", "effect": "NO_SCHEDULE"}
+X86_AMI = "AL2023_x86_64_STANDARD"
+ARM_AMI = "AL2023_ARM_64_STANDARD"
+BOTTLEROCKET_ARM_AMI = "BOTTLEROCKET_ARM_64"
+
+
+@dataclass(frozen=True)
+class ExpectedPool:
+    ami_type: str
+    instance_types: list[str]
+    role: str
+    taints: list[dict[str, str]]
+    sizes: tuple[int, int, int]  # min, desired, max
+    devices: list[tuple[str, int | None]]  # device, size (None: the AMI's)
+    max_unavailable: int
+    capacity_type: str = "ON_DEMAND"
+    extra_labels: dict[str, str] = field(default_factory=dict)
+
+
+EXPECTED_POOLS: dict[str, dict[str, ExpectedPool]] = {
+    "arm-workers": {
+        "system": ExpectedPool(
+            X86_AMI, ["m7i.large", "m6i.large"], "system", [CRITICAL], (2, 2, 4), [("/dev/xvda", 50)], 1
+        ),
+        "general-arm": ExpectedPool(
+            ARM_AMI, ["m8g.xlarge", "m7g.xlarge"], "workers", [], (2, 3, 12), [("/dev/xvda", 80)], 3
+        ),
+        "batch-arm-spot": ExpectedPool(
+            ARM_AMI,
+            ["c8g.2xlarge", "c7g.2xlarge", "c7gn.2xlarge"],
+            "workers",
+            [SPOT],
+            (0, 0, 20),
+            [("/dev/xvda", 50)],
+            5,
+            capacity_type="SPOT",
+            extra_labels={"example.com/workload": "batch"},
+        ),
+    },
+    "all-arm": {
+        "system": ExpectedPool(
+            BOTTLEROCKET_ARM_AMI,
+            ["m7g.large", "m6g.large"],
+            "system",
+            [CRITICAL],
+            (2, 2, 4),
+            [("/dev/xvda", None), ("/dev/xvdb", 50)],
+            1,
+        ),
+        "general": ExpectedPool(
+            BOTTLEROCKET_ARM_AMI,
+            ["m8g.2xlarge", "m7g.2xlarge"],
+            "workers",
+            [],
+            (3, 3, 15),
+            [("/dev/xvda", None), ("/dev/xvdb", 50)],
+            3,
+        ),
+        "memory": ExpectedPool(
+            BOTTLEROCKET_ARM_AMI,
+            ["r8g.2xlarge", "r7g.2xlarge"],
+            "workers",
+            [],
+            (0, 0, 6),
+            [("/dev/xvda", None), ("/dev/xvdb", 50)],
+            1,
+            extra_labels={"example.com/tier": "memory"},
+        ),
+    },
+    "mixed": {
+        "system": ExpectedPool(
+            ARM_AMI, ["m7g.large", "m8g.large"], "system", [CRITICAL], (2, 2, 4), [("/dev/xvda", 50)], 1
+        ),
+        "arm": ExpectedPool(
+            ARM_AMI, ["m8g.xlarge", "m7g.xlarge"], "workers", [], (2, 2, 12), [("/dev/xvda", 50)], 3
+        ),
+        "x86-legacy": ExpectedPool(
+            X86_AMI,
+            ["m7i.xlarge", "m6i.xlarge"],
+            "workers",
+            [AMD64_OPT_IN],
+            (1, 1, 6),
+            [("/dev/xvda", 50)],
+            1,
+        ),
+    },
+}
+POOL_CASES = [(stack, pool) for stack, pools in EXPECTED_POOLS.items() for pool in pools]
+POOL_IDS = [f"{stack}/{pool}" for stack, pool in POOL_CASES]
+
+CLUSTER_NAMES = {"arm-workers": "shop-arm-workers", "all-arm": "analytics-all-arm", "mixed": "payments-mixed"}
+PUBLIC_CIDRS = {"arm-workers": ["203.0.113.0/24"], "all-arm": [], "mixed": []}
+CREATED_VPC_CIDRS = {"arm-workers": "10.20.0.0/16", "all-arm": "10.30.0.0/16"}
+MIXED_VPC = "vpc-0a1b2c3d4e5f60718"
+MIXED_PRIVATE_SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
+MIXED_PUBLIC_SUBNETS = ["subnet-0a1b2c3d4e5f60101", "subnet-0a1b2c3d4e5f60102", "subnet-0a1b2c3d4e5f60103"]
+MOCK_ZONES = {"us-west-2a", "us-west-2b", "us-west-2c"}  # the harness answers four; three are used
+
+
+@dataclass
+class TransformRecordingMocks(RecordingMocks):
+    """Also keeps the transforms each resource declares (the mock monitor passes them, never runs them)."""
+
+    transforms: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.transforms[(args.typ, args.name)] = list(args.transforms)
+        return super().new_resource(args)
+
+
+@dataclass
+class ProgramRun:
+    mocks: TransformRecordingMocks
+    namespace: dict[str, Any]
+    """The program's module globals: ``cluster`` is the ArmCluster it built."""
+
+
+def _run_main(
+    stack: str, config: dict[str, Any], mocks: RecordingMocks, expect_failure: bool = False
+) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        if expect_failure:
+            # A failed registration leaves every dependent output holding the same error; asyncio would
+            # log each as "exception was never retrieved" when they are freed, long after the test.
+            asyncio.get_event_loop().set_exception_handler(_ignore_unretrieved)
+        namespace.update(runpy.run_path(str(PROGRAM)))
+
+    run_program(program, config, mocks, stack=stack)
+    return namespace
+
+
+def _ignore_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if "never retrieved" not in context.get("message", ""):
+        loop.default_exception_handler(context)
+
+
+def _stack_config(stack: str) -> dict[str, Any]:
+    """The stack file's config plus the secret a real stack sets with ``pulumi config set --secret``."""
+    return {**copy.deepcopy(stack_file_config(stack)), "armful:grafanaAdminPassword": GRAFANA_PASSWORD}
+
+
+@functools.cache
+def _program(stack: str) -> ProgramRun:
+    mocks = TransformRecordingMocks()
+    return ProgramRun(mocks, _run_main(stack, _stack_config(stack), mocks))
+
+
+def _inputs(stack: str, type_: str, name: str | None = None) -> dict[str, Any]:
+    return _program(stack).mocks.one(type_, name).inputs
+
+
+def _cluster(stack: str) -> dict[str, Any]:
+    return _inputs(stack, CLUSTER)
+
+
+def _registered_under(stack: str, type_: str, prefix: str) -> list[Registration]:
+    return sorted(
+        (r for r in _program(stack).mocks.of_type(type_) if r.name.startswith(prefix)), key=lambda r: r.name
+    )
+
+
+def _config_values(stack: str, addon: str) -> dict[str, Any]:
+    return json.loads(_inputs(stack, ADDON, addon)["configurationValues"])
+
+
+# --- node pools ----------------------------------------------------------------------------------
+
+
+def test_every_pool_is_one_managed_node_group(example_stack: str) -> None:
+    names = sorted(r.name for r in _program(example_stack).mocks.of_type(NODE_GROUP))
+    assert names == sorted(EXPECTED_POOLS[example_stack])
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_node_group_inputs(stack: str, pool: str) -> None:
+    expected = EXPECTED_POOLS[stack][pool]
+    group = _inputs(stack, NODE_GROUP, pool)
+    assert group["amiType"] == expected.ami_type
+    assert group["instanceTypes"] == expected.instance_types
+    assert group["labels"] == {
+        "node.armful.dev/pool": pool,
+        "node.armful.dev/role": expected.role,
+        **expected.extra_labels,
+    }
+    assert group["taints"] == expected.taints
+    assert group["capacityType"] == expected.capacity_type
+    min_size, desired, max_size = expected.sizes
+    assert group["scalingConfig"] == {"minSize": min_size, "desiredSize": desired, "maxSize": max_size}
+    assert group["ignoreScalingChanges"] is True
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_node_group_is_auto_named_and_uses_its_launch_template(stack: str, pool: str) -> None:
+    group = _inputs(stack, NODE_GROUP, pool)
+    assert "nodeGroupName" not in group, "a fixed name blocks create-before-delete on arch changes"
+    assert "nodeGroupNamePrefix" not in group
+    template = _program(stack).mocks.one(LAUNCH_TEMPLATE, f"{pool}-nodes")
+    assert group["launchTemplate"] == {"id": f"{template.name}-id", "version": "1"}
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_node_group_rolling_update_max_unavailable(stack: str, pool: str) -> None:
+    transforms = _program(stack).mocks.transforms[(NODE_GROUP, pool)]
+    assert len(transforms) == 1
+    args = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_=NODE_GROUP_TYPE,
+        name=f"{pool}-nodeGroup",
+        props={"amiType": "x"},
+        opts=pulumi.ResourceOptions(),
+    )
+    result = transforms[0](args)
+    assert result is not None
+    assert result.props["updateConfig"] == {"maxUnavailable": EXPECTED_POOLS[stack][pool].max_unavailable}
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_launch_template_hardening(stack: str, pool: str) -> None:
+    template = _inputs(stack, LAUNCH_TEMPLATE, f"{pool}-nodes")
+    metadata = template["metadataOptions"]
+    assert metadata["httpTokens"] == "required"
+    assert metadata["httpPutResponseHopLimit"] == 1
+    assert metadata.get("httpEndpoint", "enabled") == "enabled"
+    assert "keyName" not in template, "no SSH key on nodes"
+    devices = template["blockDeviceMappings"]
+    assert [(d["deviceName"], d["ebs"].get("volumeSize")) for d in devices] == EXPECTED_POOLS[stack][
+        pool
+    ].devices
+    assert all(d["ebs"]["encrypted"] in (True, "true") for d in devices)
+
+
+def test_node_groups_run_in_private_subnets(example_stack: str) -> None:
+    private = _cluster(example_stack)["privateSubnetIds"]
+    assert len(set(private)) >= 2
+    for group in _program(example_stack).mocks.of_type(NODE_GROUP):
+        assert group.inputs["subnetIds"] == private, group.name
+    assert _cluster(example_stack)["nodeAssociatePublicIpAddress"] is False
+
+
+def test_node_role_has_exactly_the_three_managed_policies(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    node_roles = [
+        r
+        for r in mocks.of_type(ROLE)
+        if json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]
+        == {"Service": "ec2.amazonaws.com"}
+    ]
+    assert len(node_roles) == 1
+    role_name = node_roles[0].name  # the harness returns a role's name as its resource name
+    attached = sorted(
+        a.inputs["policyArn"] for a in mocks.of_type(ATTACHMENT) if a.inputs["role"] == role_name
+    )
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ]
+
+
+def test_every_instance_type_is_checked_with_ec2(example_stack: str) -> None:
+    asked = {
+        args["instanceType"]
+        for token, args in _program(example_stack).mocks.calls
+        if token == "aws:ec2/getInstanceType:getInstanceType"
+    }
+    planned = {t for pool in EXPECTED_POOLS[example_stack].values() for t in pool.instance_types}
+    assert asked == planned
+
+
+def test_ec2_disagreeing_with_the_table_fails_the_program() -> None:
+    mocks = RecordingMocks(ec2_architectures={"m8g.xlarge": ["x86_64"]})
+    with pytest.raises(ValueError) as caught:
+        _run_main("arm-workers", _stack_config("arm-workers"), mocks, expect_failure=True)
+    message = str(caught.value)
+    assert "armful:workerPools[0].instanceTypes: " in message
+    assert "'general-arm'" in message
+    assert "m8g.xlarge" in message
+    assert "x86_64" in message
+    assert "Fix: " in message
+
+
+# --- cluster --------------------------------------------------------------------------------------
+
+
+def test_cluster_security_baseline(example_stack: str) -> None:
+    cluster = _cluster(example_stack)
+    assert cluster["name"] == CLUSTER_NAMES[example_stack]
+    assert cluster["endpointPrivateAccess"] is True
+    assert cluster["authenticationMode"] == "API"
+    assert cluster["skipDefaultNodeGroup"] is True
+    assert cluster["deletionProtection"] is True
+    assert cluster["createOidcProvider"] is True
+    assert sorted(cluster["enabledClusterLogTypes"]) == sorted(
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+
+
+def test_cluster_public_endpoint_per_stack(example_stack: str) -> None:
+    cluster = _cluster(example_stack)
+    cidrs = PUBLIC_CIDRS[example_stack]
+    assert cluster["endpointPublicAccess"] is bool(cidrs)
+    assert (cluster.get("publicAccessCidrs") or []) == cidrs
+    assert "0.0.0.0/0" not in (cluster.get("publicAccessCidrs") or [])
+
+
+def test_cluster_admin_access_entry(example_stack: str) -> None:
+    entries = list(_cluster(example_stack)["accessEntries"].values())
+    assert len(entries) == 1
+    assert entries[0]["principalArn"] == ADMIN_ARN
+    policies = list(entries[0]["accessPolicies"].values())
+    assert policies == [{"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
+
+
+def test_secrets_encrypted_with_a_rotating_key(example_stack: str) -> None:
+    key = _program(example_stack).mocks.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    # The harness answers a key's arn with its resource name in it.
+    assert (
+        _cluster(example_stack)["encryptionConfigKeyArn"]
+        == f"arn:aws:kms:us-west-2:111122223333:key/{key.name}"
+    )
+
+
+def test_cluster_and_key_are_protected(example_stack: str) -> None:
+    """The mocks do not see resource options; the SDK keeps ``protect`` on each resource object."""
+    arm_cluster = _program(example_stack).namespace["cluster"]
+    assert arm_cluster.cluster._protect is True
+    keys = [child for child in arm_cluster._childResources if isinstance(child, aws.kms.Key)]
+    assert len(keys) == 1
+    assert keys[0]._protect is True
+
+
+def test_one_kubernetes_provider_for_every_in_cluster_resource(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    (provider,) = mocks.of_type("pulumi:providers:kubernetes")
+    assert json.loads(provider.inputs["kubeconfig"])["clusters"][0]["cluster"]["server"] == (
+        f"https://{CLUSTER_NAMES[example_stack]}.eks.test"
+    )
+    in_cluster = [r for r in mocks.registrations if r.type.startswith("kubernetes:")]
+    assert all(r.provider and f"::{provider.name}::" in r.provider for r in in_cluster), [
+        (r.name, r.provider) for r in in_cluster
+    ]
+
+
+# --- EKS managed add-ons --------------------------------------------------------------------------
+
+
+def test_managed_addons_registered(example_stack: str) -> None:
+    addons = {r.name: r.inputs for r in _program(example_stack).mocks.of_type(ADDON)}
+    assert {"coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"} <= set(addons)
+    assert all(inputs["clusterName"] == CLUSTER_NAMES[example_stack] for inputs in addons.values())
+
+
+@pytest.mark.parametrize(("addon", "path"), [("coredns", ()), ("aws-ebs-csi-driver", ("controller",))])
+def test_addon_controllers_go_to_the_system_pool(
+    example_stack: str, addon: str, path: tuple[str, ...]
+) -> None:
+    values = _config_values(example_stack, addon)
+    for key in path:
+        values = values[key]
+    assert values["nodeSelector"] == SYSTEM_SELECTOR
+    assert CRITICAL_TOLERATION in values["tolerations"]
+
+
+def test_ebs_csi_node_reaches_every_pool(example_stack: str) -> None:
+    assert _config_values(example_stack, "aws-ebs-csi-driver")["node"]["tolerateAllTaints"] is True
+
+
+def test_ebs_csi_uses_pod_identity(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    (association,) = _inputs(example_stack, ADDON, "aws-ebs-csi-driver")["podIdentityAssociations"]
+    assert association["serviceAccount"] == "ebs-csi-controller-sa"
+    roles = [
+        r for r in mocks.of_type(ROLE) if association["roleArn"] == f"arn:aws:iam::111122223333:role/{r.name}"
+    ]
+    assert len(roles) == 1
+    statement = json.loads(roles[0].inputs["assumeRolePolicy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert set(statement["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    attached = [a.inputs["policyArn"] for a in mocks.of_type(ATTACHMENT) if a.inputs["role"] == roles[0].name]
+    assert attached == ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+
+
+# --- network --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", list(CREATED_VPC_CIDRS))
+def test_created_vpc_spreads_subnets_and_nat_over_three_zones(stack: str) -> None:
+    mocks = _program(stack).mocks
+    vpc = mocks.one("aws:ec2/vpc:Vpc")
+    network = IPv4Network(vpc.inputs["cidrBlock"])
+    assert str(network) == CREATED_VPC_CIDRS[stack]
+    private = _registered_under(stack, SUBNET, "armful-network-private-")
+    public = _registered_under(stack, SUBNET, "armful-network-public-")
+    assert len(private) == len(public) == 3
+    for subnets in (private, public):
+        assert {s.inputs["availabilityZone"] for s in subnets} == MOCK_ZONES
+    blocks = [IPv4Network(s.inputs["cidrBlock"]) for s in private + public]
+    assert all(block.subnet_of(network) for block in blocks)
+    assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+    cluster_tag = f"kubernetes.io/cluster/{CLUSTER_NAMES[stack]}"
+    assert all(
+        s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" and cluster_tag in s.inputs["tags"]
+        for s in private
+    )
+    assert all(
+        s.inputs["tags"]["kubernetes.io/role/elb"] == "1" and cluster_tag in s.inputs["tags"] for s in public
+    )
+
+    nat_subnets = sorted(n.inputs["subnetId"] for n in mocks.of_type(NAT_GATEWAY))
+    assert nat_subnets == sorted(f"{s.name}-id" for s in public), (
+        "one NAT gateway in each zone's public subnet"
+    )
+    private_routes = _registered_under(stack, "aws:ec2/routeTable:RouteTable", "armful-network-private-")
+    nat_targets = [route["natGatewayId"] for table in private_routes for route in table.inputs["routes"]]
+    assert len(set(nat_targets)) == 3, "each zone's private subnets leave through their own NAT gateway"
+
+    cluster = _cluster(stack)
+    assert cluster["vpcId"] == f"{vpc.name}-id"
+    assert cluster["privateSubnetIds"] == [f"{s.name}-id" for s in private]
+    assert cluster["publicSubnetIds"] == [f"{s.name}-id" for s in public]
+
+
+def test_existing_vpc_is_used_as_given() -> None:
+    mocks = _program("mixed").mocks
+    for created in (
+        "aws:ec2/vpc:Vpc",
+        SUBNET,
+        NAT_GATEWAY,
+        "aws:ec2/eip:Eip",
+        "aws:ec2/internetGateway:InternetGateway",
+    ):
+        assert mocks.of_type(created) == [], created
+    cluster = _cluster("mixed")
+    assert cluster["vpcId"] == MIXED_VPC
+    assert cluster["privateSubnetIds"] == MIXED_PRIVATE_SUBNETS
+    assert cluster["publicSubnetIds"] == MIXED_PUBLIC_SUBNETS
+
+
+# --- config errors stop the program before anything is created ------------------------------------
+
+
+def _broken(stack: str, change: Any) -> dict[str, Any]:
+    config = _stack_config(stack)
+    change(config)
+    return config
+
+
+def _typo_in_endpoint(config: dict[str, Any]) -> None:
+    config["armful:cluster"]["endpoint"] = {"publicAcessCidrs": ["203.0.113.0/24"]}
+
+
+def _unknown_top_level_key(config: dict[str, Any]) -> None:
+    config["armful:workerPool"] = config.pop("armful:workerPools")
+
+
+def _open_to_internet(config: dict[str, Any]) -> None:
+    config["armful:cluster"]["endpoint"] = {"publicAccessCidrs": ["0.0.0.0/0"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (_typo_in_endpoint, "armful:cluster.endpoint.publicAcessCidrs"),
+        (_unknown_top_level_key, "armful:workerPool"),
+        (_open_to_internet, "armful:cluster.endpoint.publicAccessCidrs"),
+    ],
+    ids=["nested-typo", "top-level-typo", "open-to-internet"],
+)
+def test_invalid_config_registers_nothing(change: Any, path: str) -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(StackConfigError) as caught:
+        _run_main("arm-workers", _broken("arm-workers", change), mocks)
+    assert path in {issue.path for issue in caught.value.issues}
+    assert mocks.registrations == []
+
+
+def _min_above_max(config: dict[str, Any]) -> None:
+    config["armful:workerPools"][0]["minSize"] = 30
+
+
+def _x86_worker(config: dict[str, Any]) -> None:
+    config["armful:workerPools"][1]["instanceTypes"] = ["c7i.2xlarge"]
+
+
+def _no_region(config: dict[str, Any]) -> None:
+    del config["aws:region"]
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (_min_above_max, "armful:workerPools[0].minSize"),
+        (_x86_worker, "armful:workerPools[1].instanceTypes"),
+        (_no_region, "aws:region"),
+    ],
+    ids=["min-greater-than-max", "x86-worker-in-arm-workers", "no-region"],
+)
+def test_pool_rule_errors_stop_the_program_before_any_cloud_resource(change: Any, path: str) -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(StackConfigError) as caught:
+        _run_main("arm-workers", _broken("arm-workers", change), mocks)
+    assert [issue.path for issue in caught.value.issues] == [path]
+    assert [r for r in mocks.registrations if r.custom] == []
+
+
+# --- rolling_update_transform ---------------------------------------------------------------------
+
+
+def _transform_args(type_: str, props: dict[str, Any]) -> pulumi.ResourceTransformArgs:
+    return pulumi.ResourceTransformArgs(
+        custom=True, type_=type_, name="pool-nodeGroup", props=props, opts=pulumi.ResourceOptions()
+    )
+
+
+@pytest.mark.parametrize("max_unavailable", [1, 3, 5])
+def test_rolling_update_transform_sets_max_unavailable_on_node_groups(max_unavailable: int) -> None:
+    props = {"clusterName": "c", "scalingConfig": {"minSize": 1, "maxSize": 4, "desiredSize": 1}}
+    args = _transform_args("aws:eks/nodeGroup:NodeGroup", props)
+    result = rolling_update_transform(max_unavailable)(args)
+    assert result is not None
+    assert result.props == {**props, "updateConfig": {"maxUnavailable": max_unavailable}}
+    assert result.opts is args.opts
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [NODE_GROUP, LAUNCH_TEMPLATE, "aws:eks/cluster:Cluster", "aws:autoscaling/group:Group"],
+    ids=["managed-node-group-component", "launch-template", "eks-cluster", "autoscaling-group"],
+)
+def test_rolling_update_transform_leaves_other_types_alone(type_: str) -> None:
+    assert rolling_update_transform(2)(_transform_args(type_, {"name": "x"})) is None
+
+
+def test_example_stacks_are_the_ones_tested() -> None:
+    assert set(EXAMPLE_STACKS) == set(EXPECTED_POOLS)
