@@ -1,0 +1,1 @@
+"""Tests of components.images: a package, so its conftest does not shadow tests/conftest.py."""
