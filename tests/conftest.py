@@ -9,3 +9,9 @@ from example_stacks import EXAMPLE_STACKS
 @pytest.fixture(params=EXAMPLE_STACKS)
 def example_stack(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_user_image_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plan`` reads platforms cached by ``readiness``; tests never see the developer's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

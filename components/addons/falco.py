@@ -80,6 +80,7 @@ SIDEKICK = Workload(
         }
     },
     enabled_by=("falcosidekick", "enabled"),
+    enabled_by_default=False,
 )
 
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.addons.context import AddonContext, DeployTime
-from components.addons.spec import AddonOptions, AddonSpec, LogGroup, Workload
+from components.addons.config import AddonsConfig
+from components.addons.context import VPC_ID, AddonContext, DeployTime
+from components.addons.spec import AddonSpec, LogGroup, Workload
 from components.core.findings import Finding, FindingLevel
 from components.core.pools import PoolPlan, PoolRole
 from components.core.topology import Topology
@@ -85,7 +86,9 @@ def release_values(spec: AddonSpec, context: AddonContext) -> dict[str, Any]:
 
 
 def workload_enabled(workload: Workload, values: Mapping[str, Any]) -> bool:
-    return workload.enabled_by is None or bool(get_path(values, workload.enabled_by, False))
+    if workload.enabled_by is None:
+        return True
+    return bool(get_path(values, workload.enabled_by, workload.enabled_by_default))
 
 
 def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,5 +196,29 @@ def _judge(
     return []
 
 
-def options_or_default(spec: AddonSpec, options: AddonOptions | None) -> AddonOptions:
-    return options if options is not None else spec.options()
+def plan_releases(
+    addons: AddonsConfig,
+    topology: Topology,
+    pools: Sequence[PoolPlan],
+    cluster_name: str,
+    region: str,
+    vpc_id: str | DeployTime = VPC_ID,
+) -> tuple[list[ReleasePlan], list[PlacementEntry], list[Finding]]:
+    """The enabled add-ons for these pools: their releases, where each workload lands, what is wrong."""
+    releases, placement, findings = [], [], []
+    for spec in addons.enabled():
+        context = AddonContext(
+            topology=topology,
+            pools=tuple(pools),
+            cluster_name=cluster_name,
+            region=region,
+            options=addons.options_for(spec),
+            vpc_id=vpc_id,
+        )
+        log_group = spec.log_group(cluster_name, context.options) if spec.log_group else None
+        release = ReleasePlan(spec, release_values(spec, context), log_group)
+        entries, release_findings = place_release(spec, release.values, pools, topology)
+        releases.append(release)
+        placement += entries
+        findings += release_findings
+    return releases, placement, findings

@@ -97,6 +97,8 @@ class Workload:
     """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
     enabled_by: tuple[str, ...] | None = None
     """A boolean values path that turns this workload on or off; None when it always runs."""
+    enabled_by_default: bool = True
+    """Whether the chart runs it when ``enabled_by`` is not set in the values."""
 
 
 class AddonOptions(ConfigModel):

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from components.cli.plan_command import run_plan
+from components.cli.readiness_command import add_arguments as add_readiness_arguments
+from components.cli.readiness_command import run_readiness
 from components.core.errors import StackConfigError
 
 
@@ -20,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="validate a stack's config and show what pulumi up will build")
     _add_stack_arguments(plan, required=True)
     plan.add_argument("--format", choices=("table", "json"), default="table")
+
+    readiness = commands.add_parser(
+        "readiness", help="read image platforms from registries: can each image run where the stack needs it?"
+    )
+    _add_stack_arguments(readiness, required=False)
+    add_readiness_arguments(readiness)
     return parser
 
 
@@ -34,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return run_plan(args, sys.stdout)
+        if args.command == "readiness":
+            return run_readiness(args, sys.stdout)
     except StackConfigError as error:
         print(error, file=sys.stderr)
         return 2

@@ -6,9 +6,14 @@ import argparse
 import json
 from typing import TextIO
 
+import yaml
+
 from components.cli.tables import render_table
+from components.core.arch import Arch
 from components.core.plan import Plan
 from components.core.stack_plan import plan_stack
+from components.core.topology import Topology
+from components.placement.app_placement import arch_placement, pool_placement
 
 
 def run_plan(args: argparse.Namespace, out: TextIO) -> int:
@@ -46,7 +51,57 @@ def plan_table(plan: Plan) -> str:
             ],
         ),
     ]
+    lines += ["", "Add-on releases: where each workload lands"]
+    lines.append(
+        render_table(
+            ("release", "chart", "version", "workload", "kind", "pools"),
+            [
+                (
+                    entry.release,
+                    *_chart_of(plan, entry.release),
+                    entry.workload,
+                    entry.kind,
+                    ", ".join(entry.pools) or "NONE",
+                )
+                for entry in plan.placement
+            ],
+        )
+    )
+    lines += ["", "Landing an application on a worker pool (paste into the pod template)"]
+    for pool in plan.worker_pools:
+        lines.append(f"  {pool.name} ({pool.arch.value}):")
+        lines += _indented(pool_placement(pool).to_json())
+    if plan.topology is Topology.MIXED:
+        other = next(arch for arch in Arch if arch is not plan.config.effective_preferred_arch)
+        lines.append(
+            f"  any {other.value} pool (apps without an {plan.config.effective_preferred_arch.value} build):"
+        )
+        lines += _indented(arch_placement(plan.pools, other).to_json())
+    if plan.workloads:
+        lines += ["", "Your workloads"]
+        for workload in plan.workloads:
+            arches = (
+                ", ".join(sorted(a.value for a in workload.arches))
+                if workload.arches is not None
+                else "unknown"
+            )
+            lands = ", ".join(workload.pools) or "NO POOL"
+            lines.append(f"  {workload.name}: images {', '.join(workload.images)} ({arches}) -> {lands}")
+            if workload.placement is not None:
+                lines += _indented(workload.placement.to_json())
     if plan.findings:
         lines += ["", "Findings"]
         lines += [f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in plan.findings]
     return "\n".join(lines) + "\n"
+
+
+def _chart_of(plan: Plan, release: str) -> tuple[str, str]:
+    for candidate in plan.releases:
+        if candidate.spec.release == release:
+            return candidate.spec.chart, candidate.spec.version
+    return "-", "-"
+
+
+def _indented(values: dict) -> list[str]:
+    text = yaml.safe_dump(values, default_flow_style=None, sort_keys=False, width=200).rstrip()
+    return ["      " + line for line in text.splitlines()]

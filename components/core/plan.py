@@ -5,17 +5,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.addons.context import VPC_ID, AddonContext
-from components.addons.releases import PlacementEntry, ReleasePlan, place_release, release_values
+from components.addons.context import VPC_ID
+from components.addons.releases import PlacementEntry, ReleasePlan, plan_releases
+from components.core.arch import Arch
 from components.core.config import StackConfig
 from components.core.errors import ConfigIssue, StackConfigError
 from components.core.findings import Finding, FindingLevel
 from components.core.pool_planner import plan_pools
 from components.core.pools import PoolPlan, PoolRole
 from components.core.topology import Topology
+from components.placement.app_placement import WorkloadPlacement, place_user_workloads
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Plan:
     pools: tuple[PoolPlan, ...]
     releases: tuple[ReleasePlan, ...] = ()
     placement: tuple[PlacementEntry, ...] = ()
+    workloads: tuple[WorkloadPlacement, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
@@ -50,35 +54,33 @@ class Plan:
             "topology": self.topology.value,
             "pools": [pool.to_json() for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
-            "placement": [entry.to_json() for entry in self.placement],
+            "placement": [entry.to_json() for entry in [*self.placement, *self.workloads]],
             "findings": [finding.to_json() for finding in self.findings],
         }
 
 
-def build_plan(stack: str, config: StackConfig, region: str) -> Plan:
-    """Config → plan; raises StackConfigError naming every field to fix."""
+def build_plan(
+    stack: str, config: StackConfig, region: str, image_arches: Mapping[str, frozenset[Arch]] | None = None
+) -> Plan:
+    """Config → plan; raises StackConfigError naming every field to fix.
+
+    ``image_arches`` are platforms read from registries (``readiness``); they win over the arches
+    declared for the user's workloads.
+    """
     if not region:
         raise StackConfigError(
-            [ConfigIssue("aws:region", "no AWS region is set", "pulumi config set aws:region us-west-2 (or yours)")]
+            [
+                ConfigIssue(
+                    "aws:region", "no AWS region is set", "pulumi config set aws:region us-west-2 (or yours)"
+                )
+            ]
         )
     pools = tuple(plan_pools(config))
     vpc_id = VPC_ID if config.network.vpc_id is None else config.network.vpc_id
-    releases, placement, findings = [], [], []
-    for spec in config.addons.enabled():
-        context = AddonContext(
-            topology=config.topology,
-            pools=pools,
-            cluster_name=config.cluster.name,
-            region=region,
-            options=config.addons.options_for(spec),
-            vpc_id=vpc_id,
-        )
-        log_group = spec.log_group(config.cluster.name, context.options) if spec.log_group else None
-        release = ReleasePlan(spec, release_values(spec, context), log_group)
-        entries, release_findings = place_release(spec, release.values, pools, config.topology)
-        releases.append(release)
-        placement += entries
-        findings += release_findings
+    releases, placement, findings = plan_releases(
+        config.addons, config.topology, pools, config.cluster.name, region, vpc_id
+    )
+    workloads, workload_findings = place_user_workloads(config, pools, image_arches)
     return Plan(
         stack=stack,
         region=region,
@@ -86,5 +88,6 @@ def build_plan(stack: str, config: StackConfig, region: str) -> Plan:
         pools=pools,
         releases=tuple(releases),
         placement=tuple(placement),
-        findings=tuple(findings),
+        workloads=tuple(workloads),
+        findings=tuple(findings + workload_findings),
     )

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from components.core.arch import Arch
 from components.core.config import parse_stack_config
 from components.core.plan import Plan, build_plan
 from components.core.stack_file import read_stack_file, stack_file_path
+from components.images.cache import ImageCache
 
 
-def plan_stack(stack: str | None = None, stack_file: Path | None = None) -> Plan:
+def plan_stack(
+    stack: str | None = None,
+    stack_file: Path | None = None,
+    image_arches: Mapping[str, frozenset[Arch]] | None = None,
+) -> Plan:
+    """Plan a stack file. The user's workloads are placed by ``image_arches`` when given, else by
+    platforms an earlier ``readiness`` run cached, else by the arches their config declares."""
     path = stack_file if stack_file is not None else stack_file_path(stack or "")
     document = read_stack_file(path, stack)
     config = parse_stack_config(document.armful)
-    return build_plan(document.stack, config, region=document.region or "")
+    if image_arches is None:
+        image_arches = cached_arches([image for workload in config.workloads for image in workload.images])
+    return build_plan(document.stack, config, region=document.region or "", image_arches=image_arches)
+
+
+def cached_arches(images: list[str]) -> dict[str, frozenset[Arch]]:
+    """Platforms ``readiness`` read within the cache's time limit; no network."""
+    cache = ImageCache()
+    arches = {}
+    for image in images:
+        hit = cache.get(image)
+        if hit is not None and hit.error is None:
+            arches[image] = frozenset(arch for arch in Arch if hit.has_arch(arch))
+    return arches

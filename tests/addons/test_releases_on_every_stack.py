@@ -81,6 +81,19 @@ def test_controllers_and_hooks_land_only_on_the_system_pool_and_agents_everywher
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_every_workload_an_add_on_runs_is_placed(stack: str) -> None:
+    plan = example_plan(stack)
+    placed = {(entry.release, entry.workload) for entry in plan.placement}
+    running = {
+        (release.spec.release, workload.name)
+        for release in plan.releases
+        for workload in release.spec.workloads
+        if workload.enabled_by is None or workload.enabled_by_default
+    }
+    assert placed == running
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_node_agents_tolerate_every_pool_taint(stack: str) -> None:
     plan = example_plan(stack)
     taints = {(t.key, t.value, t.effect.value) for pool in plan.pools for t in pool.taints}

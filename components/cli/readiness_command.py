@@ -1,0 +1,130 @@
+"""``readiness``: which images have builds for which arches, and whether a stack's pools can run them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from components.cli.tables import render_table
+from components.core.arch import Arch
+from components.core.stack_plan import plan_stack
+from components.images.readiness import check_images, readiness_table, terminal_progress
+from components.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
+from components.images.stack_readiness import (
+    addon_images,
+    declaration_mismatches,
+    image_needs,
+    stack_verdicts,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--image", action="append", default=[], metavar="REF", help="an image to check (repeatable)"
+    )
+    parser.add_argument(
+        "--addons-declared",
+        action="store_true",
+        help="maintainers: compare every add-on image's published arches with what its module declares",
+    )
+    parser.add_argument("--refresh", action="store_true", help="ask the registries, ignoring the cache")
+    parser.add_argument(
+        "--insecure-registry", action="append", default=[], metavar="HOST", help="speak plain HTTP to HOST"
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run_readiness(args: argparse.Namespace, out: TextIO) -> int:
+    with RegistryClient(insecure_registries=tuple(args.insecure_registry)) as client:
+        if args.addons_declared:
+            return _check_declarations(args, client, out)
+        if args.stack or args.stack_file:
+            return _check_stack(args, client, out)
+        if not args.image:
+            print("readiness needs --stack, --stack-file, --image or --addons-declared", file=sys.stderr)
+            return 2
+        results = _read(args, client, args.image)
+        if args.format == "json":
+            _dump([result.to_json() for result in results], out)
+        else:
+            out.write(readiness_table(results))
+        _say_if_offline(results)
+        return 0 if all(result.error is None for result in results) else 1
+
+
+def _read(args: argparse.Namespace, client: RegistryClient, images: list[str]) -> list[ImagePlatforms]:
+    return check_images(
+        images, refresh=args.refresh, client=client, on_progress=terminal_progress(sys.stderr)
+    )
+
+
+def _check_stack(args: argparse.Namespace, client: RegistryClient, out: TextIO) -> int:
+    declared_plan = plan_stack(stack=args.stack, stack_file=args.stack_file)
+    user_images = [image for workload in declared_plan.config.workloads for image in workload.images]
+    first = image_needs(declared_plan)
+    results = _read(args, client, [need.image for need in first] + args.image)
+    by_image = {result.image: result for result in results}
+    # Placement of the user's workloads follows the platforms just read, not what the config declared.
+    read_arches = {
+        image: frozenset(arch for arch in Arch if by_image[image].has_arch(arch))
+        for image in user_images
+        if by_image[image].error is None
+    }
+    plan = plan_stack(stack=args.stack, stack_file=args.stack_file, image_arches=read_arches)
+    needs = image_needs(plan)
+    verdicts = stack_verdicts(needs, [by_image[need.image] for need in needs])
+    if args.format == "json":
+        _dump([verdict.to_json() for verdict in verdicts], out)
+    else:
+        out.write(readiness_table([verdict.result for verdict in verdicts]))
+        failing = [verdict for verdict in verdicts if not verdict.ok]
+        if failing:
+            out.write("\nCannot run where the topology needs it:\n")
+            out.write(
+                render_table(
+                    ("image", "used by", "pools without a build (or unread)"),
+                    [
+                        (
+                            verdict.need.image,
+                            ", ".join(verdict.need.used_by),
+                            ", ".join(name for name, ok in verdict.per_pool.items() if ok is not True),
+                        )
+                        for verdict in failing
+                    ],
+                )
+                + "\n"
+            )
+    _say_if_offline(results)
+    return 0 if all(verdict.ok for verdict in verdicts) else 1
+
+
+def _check_declarations(args: argparse.Namespace, client: RegistryClient, out: TextIO) -> int:
+    results = _read(args, client, [image for _, image, _ in addon_images()])
+    mismatches = declaration_mismatches(results)
+    if args.format == "json":
+        _dump([{"release": m.release, "image": m.image, "problem": str(m)} for m in mismatches], out)
+    else:
+        out.write(
+            "\n".join(map(str, mismatches)) + "\n"
+            if mismatches
+            else "Every add-on image matches its module.\n"
+        )
+    _say_if_offline(results)
+    return 1 if mismatches else 0
+
+
+def _say_if_offline(results: list[ImagePlatforms]) -> None:
+    unread = [result for result in results if result.error_kind in NETWORK_ERROR_KINDS and not result.stale]
+    if unread and len(unread) == len([r for r in results if not r.from_cache]):
+        print(
+            f"No registry could be reached for {len(unread)} image(s): they are reported as unknown, never as "
+            "ready. Run again with network access, or rely on a cache from an earlier run.",
+            file=sys.stderr,
+        )
+
+
+def _dump(document: object, out: TextIO) -> None:
+    json.dump(document, out, indent=2)
+    out.write("\n")
