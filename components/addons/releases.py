@@ -14,12 +14,13 @@ from typing import Any
 from components.addons.config import AddonsConfig
 from components.addons.context import VPC_ID, AddonContext, DeployTime
 from components.addons.spec import AddonSpec, LogGroup, Workload
-from components.core.findings import Finding, FindingLevel
-from components.core.pools import PoolPlan, PoolRole
+from components.core.findings import Finding
+from components.core.pools import PoolPlan
 from components.core.topology import Topology
 from components.core.values_tree import deep_merge, get_path
+from components.placement.judgement import judge
 from components.placement.scheduler import NodeProfile, evaluate
-from components.placement.values import image_arches, placement_values
+from components.placement.values import placement_values
 
 
 @dataclass(frozen=True)
@@ -122,78 +123,15 @@ def place_release(
         verdicts = [evaluate(pod_spec_at(workload, values), node, arches) for node in nodes]
         landing = [verdict.pool for verdict in verdicts if verdict.runs]
         entries.append(PlacementEntry(spec.release, workload.name, workload.kind.value, tuple(landing)))
-        findings += _judge(spec, workload, pools, verdicts, landing, topology)
+        findings += judge(
+            f"{spec.release} {workload.kind.value} {workload.name}",
+            node_agent=workload.kind.is_node_agent,
+            pools=pools,
+            verdicts=verdicts,
+            image_arches=arches,
+            topology=topology.value,
+        )
     return entries, findings
-
-
-def _judge(
-    spec: AddonSpec,
-    workload: Workload,
-    pools: Sequence[PoolPlan],
-    verdicts: Sequence[Any],
-    landing: Sequence[str],
-    topology: Topology,
-) -> list[Finding]:
-    subject = f"{spec.release} {workload.kind.value} {workload.name}"
-    missing_arch = sorted({pool.arch.value for pool in pools} - {a.value for a in image_arches(workload)})
-    lacking = (
-        ", ".join(
-            f"{image.ref} (no {'/'.join(missing_arch)} build)"
-            for image in workload.images
-            if not {a.value for a in image.arches} >= set(missing_arch)
-        )
-        if missing_arch
-        else ""
-    )
-    wrong_arch = [v for v in verdicts if v.schedulable and v.images_without_arch]
-    if wrong_arch:
-        details = "; ".join(f"{v.pool}: {', '.join(v.images_without_arch)}" for v in wrong_arch)
-        return [
-            Finding(
-                FindingLevel.ERROR,
-                "wrong-arch",
-                f"{subject} may be scheduled where an image has no build for the node's arch "
-                f"(exec format error) in topology {topology.value}: {details}",
-            )
-        ]
-    if not landing:
-        reasons = "; ".join(
-            f"{v.pool}: {', '.join(v.reasons) or 'image has no build for its arch'}" for v in verdicts
-        )
-        why = f" Images: {lacking}." if lacking else ""
-        return [
-            Finding(
-                FindingLevel.ERROR,
-                "stranded",
-                f"{subject} can run on no pool of topology {topology.value}: {reasons}.{why}",
-            )
-        ]
-    if workload.kind.is_node_agent:
-        missed = [pool.name for pool in pools if pool.name not in landing]
-        if missed:
-            why = f" because {lacking}" if lacking else " (its tolerations or selectors exclude them)"
-            return [
-                Finding(
-                    FindingLevel.ERROR,
-                    "coverage-gap",
-                    f"{subject} is a node agent but misses pools {', '.join(missed)}{why}; "
-                    f"topology {topology.value}",
-                )
-            ]
-        return []
-    off_system = [
-        name for name in landing if name not in {p.name for p in pools if p.role is PoolRole.SYSTEM}
-    ]
-    if off_system:
-        return [
-            Finding(
-                FindingLevel.ERROR,
-                "off-system",
-                f"{subject} is a controller but may land on worker pools {', '.join(off_system)}; "
-                "keep it on the system pool (nodeSelector node.armful.dev/role: system)",
-            )
-        ]
-    return []
 
 
 def plan_releases(

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="validate a stack's config and show what pulumi up will build")
     _add_stack_arguments(plan, required=True)
     plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument(
+        "--render",
+        action="store_true",
+        help="pull each pinned chart and prove placement on what Helm renders (needs helm-python-sdk)",
+    )
 
     readiness = commands.add_parser(
         "readiness", help="read image platforms from registries: can each image run where the stack needs it?"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TextIO
 
 import yaml
@@ -14,16 +15,37 @@ from components.core.plan import Plan
 from components.core.stack_plan import plan_stack
 from components.core.topology import Topology
 from components.placement.app_placement import arch_placement, pool_placement
+from components.render.command import render_json, render_plan, render_report
+from components.render.helm import HelmSdkMissing
+
+# Exit status when every finding is fine but some chart could not be rendered: not proven, not failed.
+RENDER_INCOMPLETE = 3
 
 
 def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     plan = plan_stack(stack=args.stack, stack_file=args.stack_file)
+    rendered, render_findings, notes = [], [], []
+    if args.render:
+        try:
+            rendered, render_findings, notes = render_plan(plan)
+        except HelmSdkMissing as error:
+            print(error, file=sys.stderr)
+            return 2
     if args.format == "json":
-        json.dump(plan.to_json(), out, indent=2)
+        document = plan.to_json()
+        if args.render:
+            document.update(render_json(rendered, render_findings, notes))
+        json.dump(document, out, indent=2)
         out.write("\n")
     else:
         out.write(plan_table(plan))
-    return 1 if plan.has_errors else 0
+        if args.render:
+            out.write(render_report(rendered, render_findings, notes))
+    if plan.has_errors or any(finding.level.value == "error" for finding in render_findings):
+        return 1
+    if args.render and len(rendered) < len(plan.releases):
+        return RENDER_INCOMPLETE
+    return 0
 
 
 def plan_table(plan: Plan) -> str:

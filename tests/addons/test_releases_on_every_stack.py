@@ -77,7 +77,9 @@ def test_controllers_and_hooks_land_only_on_the_system_pool_and_agents_everywher
         assert list(entry.pools) == expected, (
             f"{entry.release} {entry.workload} ({entry.kind}) lands on {entry.pools}"
         )
-    assert not plan.findings, [finding.message for finding in plan.findings]
+    # The example stacks' own workloads may warn (an app without an arm64 build in mixed); add-ons never.
+    add_on_findings = [f for f in plan.findings if f.code not in {"other-arch", "arch-unknown"}]
+    assert not add_on_findings, [finding.message for finding in add_on_findings]
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

@@ -1,0 +1,192 @@
+"""``plan --render``: render every planned release with Helm and prove placement on what it produced.
+
+The CLI calls :func:`render_plan` and prints :func:`render_report` (or puts :func:`render_json` beside the
+plan's JSON). A chart that cannot be pulled is reported as such, once, and counts as not proven: nothing
+here ever passes off the declared model as a rendered result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.addons.releases import ReleasePlan, placeholders, render_placeholders
+from components.core.arch import Arch
+from components.core.findings import Finding, FindingLevel
+from components.core.plan import Plan
+from components.render.findings import TemplatePlacement, judge_pod_template
+from components.render.helm import ChartUnavailable, RenderFailed, helm_sdk, render_manifests
+from components.render.pod_templates import extract_pod_templates
+
+__all__ = [
+    "RenderedRelease",
+    "declared_image_arches",
+    "default_chart_cache",
+    "render_json",
+    "render_plan",
+    "render_report",
+]
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    """One release Helm rendered with the planned values, and where each of its pod templates can run."""
+
+    release: ReleasePlan
+    objects: int
+    """How many Kubernetes objects the chart rendered (hooks and subcharts included)."""
+    placements: tuple[TemplatePlacement, ...]
+
+    @property
+    def name(self) -> str:
+        return self.release.spec.release
+
+    @property
+    def hooks(self) -> int:
+        return sum(1 for placement in self.placements if placement.template.is_hook)
+
+    def to_json(self) -> dict[str, Any]:
+        spec = self.release.spec
+        return {
+            "release": spec.release,
+            "chart": spec.chart,
+            "version": spec.version,
+            "objects": self.objects,
+            "pod_templates": [
+                {
+                    "kind": placement.template.kind,
+                    "name": placement.template.name,
+                    "hook": placement.template.hook,
+                    "subchart": ".".join(placement.template.subchart) or None,
+                    "role": placement.template.role,
+                    "pools": list(placement.pools),
+                }
+                for placement in self.placements
+            ],
+        }
+
+
+def default_chart_cache() -> Path:
+    """Where pulled chart archives are kept: ``$ARMFUL_CHART_CACHE``, else ``$XDG_CACHE_HOME/armful/charts``,
+    else ``~/.cache/armful/charts``. A pinned version never changes, so a cached archive never goes stale.
+    """
+    explicit = os.environ.get("ARMFUL_CHART_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "armful" / "charts"
+
+
+def declared_image_arches(releases: Iterable[ReleasePlan]) -> dict[str, frozenset[Arch]]:
+    """The arches each add-on declares for its images (``AddonSpec.workloads[].images``)."""
+    arches: dict[str, frozenset[Arch]] = {}
+    for release in releases:
+        for workload in release.spec.workloads:
+            for image in workload.images:
+                arches[image.ref] = image.arches
+    return arches
+
+
+def render_plan(
+    plan: Plan,
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    image_arches: Mapping[str, Iterable[Arch | str]] | None = None,
+) -> tuple[list[RenderedRelease], list[Finding], list[str]]:
+    """Pull and render each planned release; judge every pod template it renders on the planned pools.
+
+    Returns the releases rendered, the findings about them (codes ``stranded``, ``wrong-arch``,
+    ``coverage-gap``, ``off-system`` as in the plan, plus ``render-failed`` when Helm rejects the planned
+    values), and notes to print: one per chart that could not be pulled, and what rendering could not show.
+    ``image_arches`` adds to (and overrides) the arches the add-ons declare for their images.
+
+    Raises HelmSdkMissing (its message is the install command) before doing anything when
+    ``helm-python-sdk`` is absent.
+    """
+    helm_sdk()
+    cache = (cache_dir or default_chart_cache()) if use_cache else None
+    arches: dict[str, Any] = {**declared_image_arches(plan.releases), **(image_arches or {})}
+    rendered: list[RenderedRelease] = []
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for release in plan.releases:
+        spec = release.spec
+        try:
+            manifests = render_manifests(
+                spec.chart,
+                spec.version,
+                spec.repository,
+                render_placeholders(release.values),
+                spec.release,
+                spec.namespace,
+                cache_dir=cache,
+            )
+        except ChartUnavailable as error:
+            notes.append(f"{spec.release}: {error}")
+            continue
+        except RenderFailed as error:
+            findings.append(Finding(FindingLevel.ERROR, "render-failed", f"{spec.release}: {error}"))
+            continue
+        templates = extract_pod_templates(
+            [manifest.body for manifest in manifests], [manifest.source for manifest in manifests]
+        )
+        placements = tuple(
+            judge_pod_template(
+                spec.release, template, plan.pools, topology=plan.topology, image_arches=arches
+            )
+            for template in templates
+        )
+        rendered.append(RenderedRelease(release, len(manifests), placements))
+        findings += [finding for placement in placements for finding in placement.findings]
+    skipped = len(plan.releases) - len(rendered) - sum(1 for f in findings if f.code == "render-failed")
+    if skipped:
+        notes.append(
+            f"rendering incomplete: {skipped} of {len(plan.releases)} charts were not rendered; "
+            "their placement is proven only by the declared model, not by Helm's output"
+        )
+    deploy_time = sorted({str(value) for release in plan.releases for value in placeholders(release.values)})
+    if deploy_time and rendered:
+        notes.append(
+            f"values known only at deploy time were rendered as placeholders: {', '.join(deploy_time)}"
+        )
+    return rendered, findings, notes
+
+
+def render_report(
+    rendered: Sequence[RenderedRelease], findings: Sequence[Finding], notes: Sequence[str]
+) -> str:
+    """The text ``plan --render`` prints after the plan table."""
+    lines = ["", "Rendered with Helm"]
+    if not rendered:
+        lines.append("  nothing was rendered")
+    for release in rendered:
+        spec = release.release.spec
+        lines.append(
+            f"  {spec.release} ({spec.chart} {spec.version}): {release.objects} objects, "
+            f"{len(release.placements)} pod templates ({release.hooks} hooks)"
+        )
+        for placement in release.placements:
+            pools = ", ".join(placement.pools) or "NONE"
+            lines.append(f"    {placement.template.label} [{placement.template.role}] -> {pools}")
+    if findings:
+        lines += ["", "Render findings"]
+        lines += [f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in findings]
+    if notes:
+        lines += ["", "Render notes"]
+        lines += [f"  {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(
+    rendered: Sequence[RenderedRelease], findings: Sequence[Finding], notes: Sequence[str]
+) -> dict[str, Any]:
+    """What ``plan --render --format json`` can add beside the stable keys of design §6."""
+    return {
+        "rendered": [release.to_json() for release in rendered],
+        "render_findings": [finding.to_json() for finding in findings],
+        "render_notes": list(notes),
+    }

@@ -1,0 +1,252 @@
+"""The one module that touches Helm: pull a pinned chart and render it with Helm's own engine.
+
+Helm comes from ``helm-python-sdk`` (import name ``helm_python``), which embeds Helm v4's Go SDK as a
+shared library. It is optional (``requirements-render.txt``) and imported only when a render is asked for.
+
+What the SDK's offline render (``Chart.render``: ``ToRenderValues`` + ``engine.Render``) does and does not:
+
+- Renders every template: hooks included (an install dry run would drop them from its manifest), and
+  subcharts under ``charts/``, with dependency ``condition``/``tags`` applied and each subchart's defaults
+  coalesced under its key. It validates the values against ``values.schema.json`` (parent and subcharts),
+  as ``helm install`` does.
+- Uses Helm's default capabilities (Kubernetes v1.36.0, built-in API versions only): a chart's
+  ``kubeVersion`` constraint is not checked, ``.Capabilities.APIVersions.Has "<a CRD's group>"`` is false,
+  and ``lookup`` returns nothing. None of these changes a pod template's placement fields in the pinned charts.
+- Applying dependency conditions removes disabled subcharts from the loaded chart object itself, so a
+  loaded chart must not be rendered twice: every render here loads the archive afresh.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "MISSING_SDK_MESSAGE",
+    "ChartUnavailable",
+    "HelmSdkMissing",
+    "RenderFailed",
+    "SourcedManifest",
+    "chart_reference",
+    "helm_sdk",
+    "parse_rendered",
+    "render_chart",
+    "render_manifests",
+]
+
+MISSING_SDK_MESSAGE = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
+DEFAULT_RELEASE_NAME = "release-name"
+DEFAULT_NAMESPACE = "default"
+
+
+class HelmSdkMissing(RuntimeError):
+    """``helm-python-sdk`` is not installed (or its native library cannot load on this machine)."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(MISSING_SDK_MESSAGE + (f" ({detail})" if detail else ""))
+
+
+class ChartUnavailable(Exception):
+    """The pinned chart could not be pulled: nothing about it was rendered or proven."""
+
+    def __init__(self, chart: str, version: str | None, repository: str | None, reason: str) -> None:
+        self.chart, self.version, self.repository, self.reason = chart, version, repository, reason
+        where = repository or "a local path"
+        super().__init__(
+            f"could not pull {chart} {version or '(any version)'} from {where}: {_one_line(reason)}; "
+            "rendering skipped"
+        )
+
+
+class RenderFailed(Exception):
+    """The chart was pulled but Helm refused to render it with these values (schema or template error).
+
+    ``helm install`` would fail the same way, so this is a finding about the values, not about the network.
+    """
+
+    def __init__(self, chart: str, version: str | None, reason: str) -> None:
+        self.chart, self.version, self.reason = chart, version, reason
+        super().__init__(
+            f"{chart} {version or ''} does not render with the planned values: {_one_line(reason)}"
+        )
+
+
+@dataclass(frozen=True)
+class SourcedManifest:
+    """One rendered Kubernetes object and the template file it came from (``chart/charts/sub/templates/x.yaml``)."""
+
+    source: str
+    body: dict[str, Any]
+
+
+def helm_sdk() -> ModuleType:
+    """The ``helm_python`` module, or HelmSdkMissing with the install command."""
+    try:
+        import helm_python
+    except ImportError as error:
+        raise HelmSdkMissing() from error
+    except Exception as error:  # the package is there but its native library cannot load (libc, arch)
+        raise HelmSdkMissing(_one_line(str(error))) from error
+    return helm_python
+
+
+def chart_reference(chart: str, repository: str | None) -> str:
+    """What Helm's pull takes: an OCI repository names the chart itself (``oci://host/path/chart``),
+    an HTTP repository is given separately; ``chart`` alone for a local path.
+    """
+    if repository and repository.startswith("oci://"):
+        base = repository.rstrip("/")
+        return base if base.rsplit("/", 1)[-1] == chart else f"{base}/{chart}"
+    return chart
+
+
+def render_chart(
+    chart: str | os.PathLike[str],
+    version: str | None = None,
+    repository: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    release_name: str = DEFAULT_RELEASE_NAME,
+    namespace: str = DEFAULT_NAMESPACE,
+    *,
+    cache_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Every object the chart renders to with these values: hooks and subcharts included, CRDs excluded.
+
+    ``chart`` is a chart name (with an HTTP ``repository``), a name whose ``oci://`` repository holds it,
+    or, with no repository, a local chart directory or ``.tgz``. Raises ChartUnavailable when the chart
+    cannot be fetched, RenderFailed when Helm rejects the values, HelmSdkMissing without the SDK.
+    """
+    return [
+        manifest.body
+        for manifest in render_manifests(
+            chart, version, repository, values, release_name, namespace, cache_dir=cache_dir
+        )
+    ]
+
+
+def render_manifests(
+    chart: str | os.PathLike[str],
+    version: str | None = None,
+    repository: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    release_name: str = DEFAULT_RELEASE_NAME,
+    namespace: str = DEFAULT_NAMESPACE,
+    *,
+    cache_dir: Path | None = None,
+) -> list[SourcedManifest]:
+    """As :func:`render_chart`, each object with the template it came from (to name its subchart)."""
+    helm = helm_sdk()
+    name = os.fspath(chart)
+    with _chart_archive(helm, name, version, repository, cache_dir) as path:
+        try:
+            loaded = helm.Chart.load(path)
+        except helm.HelmError as error:
+            raise ChartUnavailable(name, version, repository, f"not a chart: {error}") from error
+        with loaded:
+            try:
+                files = loaded.render(
+                    dict(values or {}), name=release_name, namespace=namespace, is_install=True
+                )
+            except helm.HelmError as error:
+                raise RenderFailed(loaded.name or name, version or loaded.version, str(error)) from error
+    return parse_rendered(files)
+
+
+def parse_rendered(files: Mapping[str, str]) -> list[SourcedManifest]:
+    """Helm's rendered files → objects, in Helm's file order (sorted paths); NOTES and partials dropped.
+
+    Raises RenderFailed for a file that is not YAML, as Helm's own install would.
+    """
+    manifests = []
+    for source in sorted(files):
+        base = source.rsplit("/", 1)[-1]
+        if base == "NOTES.txt" or base.startswith("_") or not files[source].strip():
+            continue
+        try:
+            documents = list(yaml.safe_load_all(files[source]))
+        except yaml.YAMLError as error:
+            raise RenderFailed(
+                source.split("/", 1)[0], None, f"{source} is not valid YAML: {error}"
+            ) from error
+        for document in documents:
+            for body in _flatten(document):
+                manifests.append(SourcedManifest(source, body))
+    return manifests
+
+
+def _flatten(document: Any) -> Iterator[dict[str, Any]]:
+    """A rendered document as objects: a ``kind: List`` (or ``*List``) yields its items."""
+    if not isinstance(document, dict) or not document.get("kind"):
+        return
+    if str(document["kind"]).endswith("List") and isinstance(document.get("items"), list):
+        for item in document["items"]:
+            yield from _flatten(item)
+    else:
+        yield document
+
+
+# --------------------------------------------------------------------------------------- pulling
+
+
+@contextmanager
+def _chart_archive(
+    helm: ModuleType, chart: str, version: str | None, repository: str | None, cache_dir: Path | None
+) -> Iterator[Path]:
+    """A path Helm can load: the local chart itself, a cached archive, or a freshly pulled one."""
+    if not repository:
+        local = Path(chart)
+        if not local.exists():
+            raise ChartUnavailable(chart, version, repository, f"no chart at {local}")
+        yield local
+        return
+    if not version:
+        # A render that proves placement must be of the pinned version, never of whatever is newest.
+        raise ChartUnavailable(chart, version, repository, "no version pinned")
+    cached = cache_dir / _slug(repository) / f"{chart}-{version}.tgz" if cache_dir else None
+    if cached is not None and cached.is_file():
+        yield cached
+        return
+    with tempfile.TemporaryDirectory(prefix="armful-chart-") as temporary:
+        pulled = _pull(helm, chart, version, repository, Path(temporary))
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                partial = cached.with_suffix(".partial")
+                shutil.copyfile(pulled, partial)
+                partial.replace(cached)
+            except OSError:
+                pass  # a cache that cannot be written only costs a pull next time
+        yield pulled
+
+
+def _pull(helm: ModuleType, chart: str, version: str, repository: str, destination: Path) -> Path:
+    oci = repository.startswith("oci://")
+    try:
+        if oci:
+            helm.pull(chart_reference(chart, repository), version=version, destination=destination)
+        else:
+            helm.pull(chart, version=version, repo_url=repository, destination=destination)
+    except helm.HelmError as error:
+        raise ChartUnavailable(chart, version, repository, str(error)) from error
+    archives = sorted(destination.glob("*.tgz"))
+    if len(archives) != 1:
+        raise ChartUnavailable(chart, version, repository, f"the pull left {len(archives)} archives, not one")
+    return archives[0]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
