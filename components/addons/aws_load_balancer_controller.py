@@ -30,8 +30,8 @@ from components.addons.spec import (
     Resources,
     Workload,
     WorkloadKind,
+    on_both_arches,
 )
-from components.core.arch import Arch
 
 VERSION = "3.5.0"
 APP_VERSION = "v3.5.0"
@@ -50,7 +50,7 @@ CONTROLLER = Workload(
     path=(),
     keys=PlacementKeys(),
     # No evidence the arches differ for this Go controller: same profile, declared per arch.
-    resources={Arch.AMD64: _RESOURCES, Arch.ARM64: _RESOURCES},
+    resources=on_both_arches(_RESOURCES),
     replicas=2,
     pod_labels={
         "app.kubernetes.io/name": "aws-load-balancer-controller",

@@ -19,8 +19,15 @@ from typing import Any
 
 from components.addons import namespaces
 from components.addons.context import AddonContext
-from components.addons.spec import AddonSpec, Image, PlacementKeys, Resources, Workload, WorkloadKind
-from components.core.arch import Arch
+from components.addons.spec import (
+    AddonSpec,
+    Image,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 VERSION = "v1.21.1"
 RELEASE = "cert-manager"
@@ -30,11 +37,6 @@ SYSTEM_CLUSTER_CRITICAL = "system-cluster-critical"
 
 def _image(name: str) -> Image:
     return Image(f"{REGISTRY}/{name}", VERSION)
-
-
-def _both(resources: Resources) -> dict[Arch, Resources]:
-    # No evidence that Graviton and x86 differ for these Go controllers: same profile, declared per arch.
-    return {Arch.AMD64: resources, Arch.ARM64: resources}
 
 
 def _pod_labels(name: str, component: str) -> dict[str, str]:
@@ -62,7 +64,7 @@ CONTROLLER = Workload(
     path=(),
     keys=_DEPLOYMENT_KEYS,
     # Memory grows with the Certificates and Secrets it caches.
-    resources=_both(Resources(cpu="50m", memory="192Mi", memory_limit="512Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="192Mi", memory_limit="512Mi")),
     replicas=2,
     pod_labels=_pod_labels("cert-manager", "controller"),
     extra_values=_pdb(),
@@ -74,7 +76,7 @@ WEBHOOK = Workload(
     images=(_image("cert-manager-webhook"),),
     path=("webhook",),
     keys=_DEPLOYMENT_KEYS,
-    resources=_both(Resources(cpu="20m", memory="64Mi", memory_limit="192Mi")),
+    resources=on_both_arches(Resources(cpu="20m", memory="64Mi", memory_limit="192Mi")),
     # On the admission path (failurePolicy Fail) and the CRDs' conversion webhook: with it down, every
     # write to a cert-manager resource fails. Three replicas keep two serving through a node drain.
     replicas=3,
@@ -89,7 +91,7 @@ CAINJECTOR = Workload(
     path=("cainjector",),
     keys=_DEPLOYMENT_KEYS,
     # Caches webhook configurations, CRDs, APIServices and their CA Secrets.
-    resources=_both(Resources(cpu="50m", memory="128Mi", memory_limit="512Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="512Mi")),
     replicas=2,
     pod_labels=_pod_labels("cainjector", "cainjector"),
     extra_values=_pdb(),
@@ -102,7 +104,7 @@ STARTUP_API_CHECK = Workload(
     images=(_image("cert-manager-startupapicheck"),),
     path=("startupapicheck",),
     keys=PlacementKeys(replicas=None, priority_class=None, topology_spread=None),
-    resources=_both(Resources(cpu="10m", memory="32Mi", memory_limit="64Mi")),
+    resources=on_both_arches(Resources(cpu="10m", memory="32Mi", memory_limit="64Mi")),
     enabled_by=("startupapicheck", "enabled"),
 )
 

@@ -19,8 +19,8 @@ from components.addons.spec import (
     Resources,
     Workload,
     WorkloadKind,
+    on_both_arches,
 )
-from components.core.arch import Arch
 
 RELEASE = "falco"
 CHART_VERSION = "9.1.0"
@@ -35,11 +35,6 @@ class FalcoOptions(AddonOptions):
     """Run falcosidekick, which forwards Falco's events to outputs (Slack, SNS, Loki, ...)."""
 
 
-def _same_on_both(resources: Resources) -> dict[Arch, Resources]:
-    # No published evidence that Falco or falcosidekick need different sizing on Graviton.
-    return {Arch.AMD64: resources, Arch.ARM64: resources}
-
-
 # Falco's priority class key is `podPriorityClassName`. Its default tolerations cover control-plane
 # taints only; the engine replaces them with every pool taint. No CPU limit: throttling the consumer of
 # the syscall ring buffers shows up as dropped events.
@@ -48,7 +43,7 @@ FALCO_AGENT = Workload(
     kind=WorkloadKind.DAEMONSET,
     images=(Image("docker.io/falcosecurity/falco", "0.44.1"), FALCOCTL),
     keys=PlacementKeys(priority_class="podPriorityClassName", replicas=None, topology_spread=None),
-    resources=_same_on_both(Resources(cpu="100m", memory="512Mi", memory_limit="1Gi")),
+    resources=on_both_arches(Resources(cpu="100m", memory="512Mi", memory_limit="1Gi")),
 )
 
 # falcosidekick has no topologySpreadConstraints and no PDB template: a preferred zone anti-affinity
@@ -61,7 +56,7 @@ SIDEKICK = Workload(
     images=(Image("docker.io/falcosecurity/falcosidekick", "2.32.0"),),
     path=("falcosidekick",),
     keys=PlacementKeys(topology_spread=None),
-    resources=_same_on_both(Resources(cpu="50m", memory="64Mi", memory_limit="128Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="64Mi", memory_limit="128Mi")),
     replicas=2,
     pod_labels=_SIDEKICK_LABELS,
     extra_values={

@@ -23,8 +23,8 @@ from components.addons.spec import (
     Resources,
     Workload,
     WorkloadKind,
+    on_both_arches,
 )
-from components.core.arch import Arch
 
 RELEASE = "kube-prometheus-stack"
 CHART_VERSION = "88.5.3"
@@ -59,11 +59,6 @@ class KubePrometheusStackOptions(AddonOptions):
     """The StorageClass of the Prometheus and Alertmanager volumes; Armful creates ``gp3``."""
 
 
-def _same_on_both(resources: Resources) -> dict[Arch, Resources]:
-    # No published evidence that these components need different sizing on Graviton.
-    return {Arch.AMD64: resources, Arch.ARM64: resources}
-
-
 # The operator's Deployment has `replicas: 1` hard-coded and no topologySpreadConstraints key: it is a
 # singleton by design (no leader election), so no PDB either (minAvailable 1 of 1 blocks node drains).
 OPERATOR = Workload(
@@ -72,7 +67,7 @@ OPERATOR = Workload(
     images=(Image("quay.io/prometheus-operator/prometheus-operator", OPERATOR_VERSION),),
     path=("prometheusOperator",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
-    resources=_same_on_both(Resources(cpu="100m", memory="128Mi", memory_limit="256Mi")),
+    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="256Mi")),
 )
 
 # Two hook Jobs (admission-create pre-install, admission-patch post-install) share these keys; an
@@ -83,7 +78,7 @@ ADMISSION_WEBHOOK_PATCH = Workload(
     images=(Image("ghcr.io/jkroepke/kube-webhook-certgen", "1.8.7"),),
     path=("prometheusOperator", "admissionWebhooks", "patch"),
     keys=PlacementKeys(replicas=None, topology_spread=None),
-    resources=_same_on_both(Resources(cpu="10m", memory="32Mi", memory_limit="64Mi")),
+    resources=on_both_arches(Resources(cpu="10m", memory="32Mi", memory_limit="64Mi")),
 )
 
 # One replica: every kube-state-metrics replica exports the full object state, and the ServiceMonitor
@@ -95,7 +90,7 @@ KUBE_STATE_METRICS = Workload(
     images=(Image("registry.k8s.io/kube-state-metrics/kube-state-metrics", "v2.20.0"),),
     path=("kube-state-metrics",),
     keys=PlacementKeys(replicas="replicas"),
-    resources=_same_on_both(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
     pod_labels={"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": RELEASE},
 )
 
@@ -111,7 +106,7 @@ GRAFANA = Workload(
     ),
     path=("grafana",),
     keys=PlacementKeys(replicas="replicas"),
-    resources=_same_on_both(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
+    resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
     pod_labels={"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": RELEASE},
 )
 
@@ -122,7 +117,7 @@ PROMETHEUS = Workload(
     images=(Image("quay.io/prometheus/prometheus", "v3.14.0-distroless"), CONFIG_RELOADER),
     path=("prometheus", "prometheusSpec"),
     keys=PlacementKeys(replicas="replicas"),
-    resources=_same_on_both(Resources(cpu="500m", memory="2Gi", memory_limit="4Gi")),
+    resources=on_both_arches(Resources(cpu="500m", memory="2Gi", memory_limit="4Gi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_CR_NAME},
 )
@@ -134,7 +129,7 @@ ALERTMANAGER = Workload(
     images=(Image("quay.io/prometheus/alertmanager", "v0.34.0"), CONFIG_RELOADER),
     path=("alertmanager", "alertmanagerSpec"),
     keys=PlacementKeys(replicas="replicas"),
-    resources=_same_on_both(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "alertmanager", "alertmanager": ALERTMANAGER_CR_NAME},
 )
@@ -147,7 +142,7 @@ NODE_EXPORTER = Workload(
     images=(Image("quay.io/prometheus/node-exporter", "v1.12.1-distroless"),),
     path=("prometheus-node-exporter",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
-    resources=_same_on_both(Resources(cpu="50m", memory="48Mi", memory_limit="128Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="48Mi", memory_limit="128Mi")),
 )
 
 

@@ -22,8 +22,15 @@ from typing import Any
 
 from components.addons import namespaces
 from components.addons.context import AddonContext
-from components.addons.spec import AddonSpec, Image, PlacementKeys, Resources, Workload, WorkloadKind
-from components.core.arch import Arch
+from components.addons.spec import (
+    AddonSpec,
+    Image,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 CHART_VERSION = "3.9.0"
 APP_VERSION = "v1.19.0"
@@ -34,11 +41,6 @@ READINESS_CHECKER = Image("ghcr.io/kyverno/readiness-checker", APP_VERSION)
 
 def _image(name: str) -> Image:
     return Image(f"{REGISTRY}/{name}", APP_VERSION)
-
-
-def _both(resources: Resources) -> dict[Arch, Resources]:
-    # No evidence that Graviton and x86 differ for these Go controllers: same profile, declared per arch.
-    return {Arch.AMD64: resources, Arch.ARM64: resources}
 
 
 def _pod_labels(component: str) -> dict[str, str]:
@@ -52,7 +54,7 @@ def _pdb(min_available: int) -> dict[str, Any]:
 
 _CONTROLLER_KEYS = PlacementKeys(affinity=None, replicas="replicas")
 _HOOK_KEYS = PlacementKeys(affinity=None, replicas=None, priority_class=None, topology_spread=None)
-_HOOK_RESOURCES = _both(Resources(cpu="10m", memory="64Mi", memory_limit="256Mi"))
+_HOOK_RESOURCES = on_both_arches(Resources(cpu="10m", memory="64Mi", memory_limit="256Mi"))
 
 ADMISSION_RESOURCES = Resources(cpu="100m", memory="256Mi", memory_limit="768Mi")
 
@@ -62,7 +64,7 @@ ADMISSION_CONTROLLER = Workload(
     images=(_image("kyvernopre"), _image("kyverno")),
     path=("admissionController",),
     keys=PlacementKeys(affinity=None, replicas="replicas", resources=None),
-    resources=_both(ADMISSION_RESOURCES),
+    resources=on_both_arches(ADMISSION_RESOURCES),
     # Every admission request of matched resources goes through it (failurePolicy Fail under Enforce).
     replicas=3,
     pod_labels=_pod_labels("admission-controller"),
@@ -79,7 +81,7 @@ BACKGROUND_CONTROLLER = Workload(
     images=(_image("background-controller"),),
     path=("backgroundController",),
     keys=_CONTROLLER_KEYS,
-    resources=_both(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
+    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
     replicas=2,
     pod_labels=_pod_labels("background-controller"),
     extra_values={"podDisruptionBudget": _pdb(1)},
@@ -92,7 +94,7 @@ CLEANUP_CONTROLLER = Workload(
     images=(_image("cleanup-controller"),),
     path=("cleanupController",),
     keys=_CONTROLLER_KEYS,
-    resources=_both(Resources(cpu="50m", memory="64Mi", memory_limit="256Mi")),
+    resources=on_both_arches(Resources(cpu="50m", memory="64Mi", memory_limit="256Mi")),
     replicas=2,
     pod_labels=_pod_labels("cleanup-controller"),
     extra_values={"podDisruptionBudget": _pdb(1)},
@@ -106,7 +108,7 @@ REPORTS_CONTROLLER = Workload(
     path=("reportsController",),
     keys=_CONTROLLER_KEYS,
     # Aggregating ephemeral reports is the memory-hungry part of Kyverno on busy clusters.
-    resources=_both(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
+    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
     replicas=2,
     pod_labels=_pod_labels("reports-controller"),
     extra_values={"podDisruptionBudget": _pdb(1)},

@@ -64,6 +64,11 @@ class Resources:
         return {"requests": {"cpu": self.cpu, "memory": self.memory}, "limits": limits}
 
 
+def on_both_arches(resources: Resources) -> dict[Arch, Resources]:
+    """One profile declared for each arch, where nothing shows Graviton and x86 need different ones."""
+    return {Arch.AMD64: resources, Arch.ARM64: resources}
+
+
 @dataclass(frozen=True)
 class PlacementKeys:
     """The names of a workload's keys below its path; None where the chart has no such key."""

@@ -17,9 +17,6 @@ from chart_values import (
     chart_defaults,
     chart_folder,
     context_for,
-    has_path,
-    placement_key_paths,
-    unknown_paths,
 )
 from pydantic import ValidationError
 
@@ -27,7 +24,7 @@ from components.addons import aws_load_balancer_controller as alb
 from components.addons import cert_manager, kyverno, kyverno_policies, namespaces
 from components.addons.context import VPC_ID, DeployTime
 from components.addons.releases import release_values
-from components.addons.spec import AddonOptions, AddonSpec, WorkloadKind
+from components.addons.spec import AddonSpec, WorkloadKind
 from components.core.arch import Arch
 from components.core.stack_plan import plan_stack
 
@@ -46,51 +43,6 @@ def policies_values(action: str) -> dict[str, Any]:
 
 
 # --- chart key paths and schema -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
-def test_every_placement_key_exists_in_the_chart(spec: AddonSpec) -> None:
-    defaults = chart_defaults(spec)
-    missing = [
-        f"{name}: {'.'.join(path)}"
-        for name, path in placement_key_paths(spec)
-        if not has_path(defaults, path)
-    ]
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
-def test_extra_values_are_keys_the_chart_reads(spec: AddonSpec) -> None:
-    defaults = chart_defaults(spec)
-    missing = [
-        f"{workload.name}: {path}"
-        for workload in spec.workloads
-        for path in unknown_paths(spec, defaults, _rooted(workload.path, workload.extra_values))
-    ]
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
-
-
-@pytest.mark.parametrize(
-    ("spec", "options"),
-    [
-        (cert_manager.SPEC, None),
-        (kyverno.SPEC, None),
-        (alb.SPEC, None),
-        (kyverno_policies.SPEC, kyverno_policies.KyvernoPoliciesOptions(validation_failure_action="Audit")),
-        (kyverno_policies.SPEC, kyverno_policies.KyvernoPoliciesOptions(validation_failure_action="Enforce")),
-    ],
-    ids=[
-        "certManager",
-        "kyverno",
-        "awsLoadBalancerController",
-        "kyvernoPolicies-Audit",
-        "kyvernoPolicies-Enforce",
-    ],
-)
-def test_chart_values_are_keys_the_chart_reads(spec: AddonSpec, options: AddonOptions | None) -> None:
-    defaults = chart_defaults(spec)
-    missing = unknown_paths(spec, defaults, spec.values(context_for(spec, options)))
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
 
 
 # --- images ---------------------------------------------------------------------------------------
@@ -330,13 +282,6 @@ def test_alb_iam_policy_names_the_partition(partition: str) -> None:
 def test_alb_iam_policy_rejects_a_non_partition() -> None:
     with pytest.raises(ValueError, match="partition"):
         alb.iam_policy('aws", "Effect": "Deny')
-
-
-def _rooted(path: tuple[str, ...], tree: Mapping[str, Any]) -> dict[str, Any]:
-    rooted: dict[str, Any] = dict(tree)
-    for part in reversed(path):
-        rooted = {part: rooted}
-    return rooted
 
 
 def _as_list(value: str | list[str]) -> list[str]:

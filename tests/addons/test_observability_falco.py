@@ -16,11 +16,7 @@ from chart_values import (
     app_version,
     chart_defaults,
     context_for,
-    has_path,
-    is_free_form,
-    placement_key_paths,
     schema_errors,
-    unknown_paths,
 )
 from pydantic import ValidationError
 
@@ -39,76 +35,7 @@ OTEL = opentelemetry_collector.SPEC
 SPECS: tuple[AddonSpec, ...] = (KPS, FALCO, FLUENT_BIT, OTEL)
 
 
-def rooted(path: tuple[str, ...], tree: Mapping[str, Any]) -> dict[str, Any]:
-    for part in reversed(path):
-        tree = {part: tree}
-    return dict(tree)
-
-
-OPTION_VARIANTS: list[tuple[AddonSpec, AddonOptions | None]] = [
-    (KPS, None),
-    (KPS, kube_prometheus_stack.KubePrometheusStackOptions(retention="30d", prometheus_storage_gib=200)),
-    (FALCO, None),
-    (FALCO, falco.FalcoOptions(sidekick=True)),
-    (FLUENT_BIT, None),
-    (OTEL, None),
-    (
-        OTEL,
-        opentelemetry_collector.OpenTelemetryCollectorOptions(
-            traces_exporter="otlp", otlp_endpoint="tempo:4317"
-        ),
-    ),
-]
-VARIANT_IDS = [
-    "kubePrometheusStack",
-    "kubePrometheusStack-custom",
-    "falco",
-    "falco-sidekick",
-    "fluentBit",
-    "openTelemetryCollector-xray",
-    "openTelemetryCollector-otlp",
-]
-
-
 # --- chart key paths and schema -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
-def test_every_placement_key_exists_in_the_chart(spec: AddonSpec) -> None:
-    """A key the chart only mentions in a comment must be listed in free_form_paths, on purpose."""
-    defaults = chart_defaults(spec)
-    missing = [
-        f"{name}: {'.'.join(path)}"
-        for name, path in placement_key_paths(spec)
-        if not has_path(defaults, path) and not is_free_form(spec, path)
-    ]
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
-def test_extra_values_are_keys_the_chart_reads(spec: AddonSpec) -> None:
-    defaults = chart_defaults(spec)
-    missing = [
-        f"{workload.name}: {path}"
-        for workload in spec.workloads
-        for path in unknown_paths(spec, defaults, rooted(workload.path, workload.extra_values))
-    ]
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
-
-
-@pytest.mark.parametrize(("spec", "options"), OPTION_VARIANTS, ids=VARIANT_IDS)
-def test_chart_values_are_keys_the_chart_reads(spec: AddonSpec, options: AddonOptions | None) -> None:
-    defaults = chart_defaults(spec)
-    missing = unknown_paths(spec, defaults, spec.values(context_for(spec, options)))
-    assert not missing, f"{spec.chart_dir} has no such keys: {missing}"
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
-def test_free_form_paths_hang_off_keys_the_chart_has(spec: AddonSpec) -> None:
-    """A free-form entry may add a key, but its parent must be real (catches a misspelt component)."""
-    defaults = chart_defaults(spec)
-    orphans = [free for free in spec.free_form_paths if not has_path(defaults, tuple(free.split("."))[:-1])]
-    assert not orphans, orphans
 
 
 @pytest.mark.parametrize(
