@@ -1,9 +1,11 @@
-"""``ArmCluster``: an EKS cluster with x86 / Graviton node pools for a topology, ready for add-ons."""
+"""``ArmCluster``: an EKS cluster with x86 / Graviton node pools for a topology, and its add-ons.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Pulumi's component analyzer reads these annotations at
+run time to infer the package schema (``plugin/``), so they must be real types, not strings.
+"""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -11,97 +13,130 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.addons.context import VPC_ID
 from components.addons.releases import placeholders
-from components.cluster_addons import ClusterAddons
+from components.cluster_addons import AddonsPlan, ClusterAddons, PlanError
 from components.core.config import SECRET_CONFIG_KEYS, parse_stack_config
 from components.core.errors import CONFIG_NAMESPACE
 from components.core.plan import Plan, build_plan
 from components.eks_managed_addons import EksManagedAddons
 from components.network import Network
-from components.node_pools import NodePools, PoolArgs
+from components.node_pools import NodePools, PoolInfo, PoolSpec
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 DEFAULT_STORAGE_CLASS = "gp3"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
-class PlanError(ValueError):
-    """The plan has error findings: something would be stranded, on the wrong arch or miss a pool."""
+class EndpointSpec(TypedDict):
+    """Who can reach the cluster's API server."""
 
-    def __init__(self, plan: Plan) -> None:
-        errors = [f"  - [{f.code}] {f.message}" for f in plan.findings if f.level.value == "error"]
-        super().__init__("Armful will not create this stack; the plan has errors:\n" + "\n".join(errors))
-
-
-class EndpointArgs(TypedDict):
     public_access_cidrs: NotRequired[Sequence[str]]
     """CIDRs allowed to reach the public API endpoint; empty (default) turns the public endpoint off."""
     allow_public_internet: NotRequired[bool]
-    """Must be true for public_access_cidrs to contain 0.0.0.0/0."""
+    """Must be true for the public access CIDRs to contain 0.0.0.0/0."""
 
 
-class ClusterArgs(TypedDict):
+class ClusterSpec(TypedDict):
+    """The EKS control plane."""
+
     name: str
     """The EKS cluster's name."""
     kubernetes_version: NotRequired[str]
     """A Kubernetes minor version in EKS standard support (default 1.35)."""
     allow_extended_support: NotRequired[bool]
-    endpoint: NotRequired[EndpointArgs]
+    """Accept a Kubernetes version past EKS standard support (billed extra)."""
+    endpoint: NotRequired[EndpointSpec]
+    """API endpoint access: private always, public only for listed CIDRs."""
     admin_principal_arns: NotRequired[Sequence[str]]
     """IAM roles or users given cluster-admin through EKS access entries."""
     deletion_protection: NotRequired[bool]
+    """EKS deletion protection (default true)."""
     tags: NotRequired[dict[str, str]]
+    """Tags for the cluster."""
 
 
-class WorkloadArgs(TypedDict):
+class WorkloadSpec(TypedDict):
+    """One of your own applications, so the plan shows where it lands and what it needs."""
+
     name: str
+    """The application's name."""
     images: Sequence[str]
+    """Every image its pods run."""
     arches: NotRequired[Sequence[str]]
     """amd64 and/or arm64: the arches every image has."""
 
 
-class NetworkConfigArgs(TypedDict):
+class NetworkSpec(TypedDict):
+    """The VPC: one Armful creates (the default) or an existing one."""
+
     vpc_id: NotRequired[str]
     """An existing VPC; leave out to let Armful create one."""
     private_subnet_ids: NotRequired[Sequence[str]]
+    """An existing VPC: at least two private subnets in different AZs, for the nodes."""
     public_subnet_ids: NotRequired[Sequence[str]]
+    """An existing VPC: public subnets for internet-facing load balancers."""
     cidr: NotRequired[str]
+    """A VPC Armful creates: its IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
     availability_zones: NotRequired[int]
+    """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
     single_nat_gateway: NotRequired[bool]
+    """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
+
+
+# Kept for programs written against the names before the components became a multi-language package.
+EndpointArgs = EndpointSpec
+ClusterArgs = ClusterSpec
+WorkloadArgs = WorkloadSpec
+NetworkConfigArgs = NetworkSpec
 
 
 class ArmClusterArgs(TypedDict):
     topology: str
     """arm-workers, all-arm or mixed."""
-    cluster: ClusterArgs
-    system_pool: PoolArgs
-    worker_pools: Sequence[PoolArgs]
-    network: NotRequired[NetworkConfigArgs]
+    cluster: ClusterSpec
+    """The EKS control plane: name, Kubernetes version, endpoint access, admins."""
+    system_pool: PoolSpec
+    """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
+    worker_pools: Sequence[PoolSpec]
+    """The pools that run applications."""
+    network: NotRequired[NetworkSpec]
+    """The VPC: leave out to let Armful create one."""
     preferred_arch: NotRequired[str]
     """mixed only: arm64 (default) or amd64."""
     region: NotRequired[str]
     """The AWS region; defaults to the stack's aws:region."""
     addons: NotRequired[dict[str, Any]]
     """Per add-on (camelCase key, e.g. certManager): enabled, values overrides and its options."""
-    workloads: NotRequired[Sequence[WorkloadArgs]]
+    workloads: NotRequired[Sequence[WorkloadSpec]]
     """Your own applications, so the plan shows where they land and what they need."""
+    grafana_admin_password: NotRequired[pulumi.Input[str]]
+    """Grafana's admin password, kept secret (default: the stack's armful:grafanaAdminPassword secret)."""
 
 
 class ArmCluster(pulumi.ComponentResource):
+    """A production EKS cluster on AWS Graviton: a VPC (or yours), the control plane, x86 or Graviton node pools by topology, EKS managed add-ons and Armful's Helm add-ons placed for the pools. Config and placement errors stop it before anything is created."""
+
     cluster_name: pulumi.Output[str]
+    """The EKS cluster's name, known once the cluster exists."""
     endpoint: pulumi.Output[str]
+    """The API server's URL."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig JSON for the cluster (secret)."""
     oidc_provider_arn: pulumi.Output[str]
+    """The cluster's IAM OIDC provider."""
     oidc_provider_url: pulumi.Output[str]
-    pools: pulumi.Output[list[dict[str, Any]]]
-    """Each pool's name, role, arch, instance types, labels and taints."""
+    """The cluster's OIDC issuer, without https://."""
+    vpc_id: pulumi.Output[str]
+    """The cluster's VPC: the one Armful created or the one given."""
+    pools: pulumi.Output[list[PoolInfo]]
+    """Each pool's name, role, arch, labels and taints (Kubernetes form)."""
+    instance_types: pulumi.Output[dict[str, list[str]]]
+    """Each pool's EC2 instance types, by pool name."""
 
     def __init__(self, name: str, args: ArmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Everything that can be wrong is found before the first registration, this component's included.
         self.plan: Plan = plan_arm_cluster(args)
-        secrets = required_secrets(self.plan)
+        secrets = required_secrets(self.plan, args)
         super().__init__("armful:index:ArmCluster", name, None, opts)
         config = self.plan.config
         cluster_config = config.cluster
@@ -183,20 +218,24 @@ class ArmCluster(pulumi.ComponentResource):
                 "system_pool": config.system_pool.model_dump(),
                 "worker_pools": [pool.model_dump() for pool in config.worker_pools],
             },
-            planned_pools=self.plan.pools,
             opts=pulumi.ResourceOptions(parent=self),
+            _planned_pools=self.plan.pools,
         )
+        node_groups = list(self.node_pools.node_groups.values())
         # pulumi-eks hands the aws.eks.Cluster back only as a resource reference; the kubeconfig it
         # writes once the cluster exists carries the same facts as plain values.
         self.cluster_name = self.cluster.kubeconfig_json.apply(lambda _: cluster_config.name)
-        self.vpc_id = vpc_id
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.endpoint = self.cluster.kubeconfig_json.apply(endpoint_of_kubeconfig)
         self.managed_addons = EksManagedAddons(
             f"{name}-managed-addons",
-            {"cluster_name": self.cluster_name, "kubernetes_version": cluster_config.kubernetes_version},
-            pools=self.plan.pools,
-            node_groups=list(self.node_pools.node_groups.values()),
-            opts=pulumi.ResourceOptions(parent=self),
+            {
+                "cluster_name": self.cluster_name,
+                "kubernetes_version": cluster_config.kubernetes_version,
+                "pools": self.node_pools.pool_descriptions,
+            },
+            # CoreDNS and the EBS CSI controller wait for nodes, or EKS reports them degraded.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
@@ -225,20 +264,29 @@ class ArmCluster(pulumi.ComponentResource):
         self.addons = ClusterAddons(
             f"{name}-addons",
             {
-                "cluster_name": self.cluster_name,
-                "deploy_time_values": {**secrets, VPC_ID.name: vpc_id},
+                "cluster_name": cluster_config.name,
+                "region": self.plan.region,
+                "vpc_id": vpc_id,
+                "kubernetes_provider": self.kubernetes_provider,
+                "topology": config.topology.value,
+                "pools": self.node_pools.pool_descriptions,
+                **secrets,
             },
-            releases=self.plan.releases,
-            provider=self.kubernetes_provider,
-            wait_for=[*self.node_pools.node_groups.values(), self.managed_addons, storage_class],
-            deleted_with=self.cluster,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The releases wait for nodes, the managed add-ons and the default StorageClass, and are
+            # deleted with the cluster rather than one by one.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*node_groups, self.managed_addons, storage_class],
+                deleted_with=self.cluster,
+            ),
+            _planned=AddonsPlan(self.plan.releases, self.plan.placement),
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_provider_url = self.cluster.oidc_provider_url
         self.pools = self.node_pools.pools
+        self.instance_types = self.node_pools.instance_types
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -246,27 +294,40 @@ class ArmCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "oidc_provider_url": self.oidc_provider_url,
+                "vpc_id": self.vpc_id,
                 "pools": self.pools,
+                "instance_types": self.instance_types,
             }
         )
 
 
-def plan_arm_cluster(args: ArmClusterArgs | dict[str, Any]) -> Plan:
+# Args that are not stack config: the region Pulumi's aws:region stands for, and secrets.
+_NOT_CONFIG = frozenset({"region", *SECRET_CONFIG_KEYS})
+
+
+def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any]) -> Plan:
     """Validate the args as stack config and plan them; raises on any config error or error finding."""
-    fields = {key: value for key, value in args.items() if key != "region"}
+    fields = {key: value for key, value in args.items() if key not in _NOT_CONFIG}
     region = args.get("region") or pulumi.Config("aws").get("region") or ""
     plan = build_plan(pulumi.get_stack(), parse_stack_config(fields), region)
     if plan.has_errors:
-        raise PlanError(plan)
+        raise PlanError(plan.findings)
     return plan
 
 
-def required_secrets(plan: Plan) -> dict[str, pulumi.Output[str]]:
-    """The secret values the plan's releases use, read from stack config (``pulumi config set --secret``)."""
+def required_secrets(
+    plan: Plan, args: ArmClusterArgs | Mapping[str, Any] | None = None
+) -> dict[str, pulumi.Input[str]]:
+    """The secret values the plan's releases use: from the args, else from stack config (``--secret``)."""
     wanted = {placeholder for release in plan.releases for placeholder in placeholders(release.values)}
     config = pulumi.Config(CONFIG_NAMESPACE)
+    given = args or {}
     return {
-        placeholder.name: config.require_secret(SECRET_CONFIG_KEYS[placeholder.name])
+        placeholder.name: (
+            given[placeholder.name]
+            if given.get(placeholder.name) is not None
+            else config.require_secret(SECRET_CONFIG_KEYS[placeholder.name])
+        )
         for placeholder in wanted
         if placeholder.secret
     }

@@ -1,49 +1,144 @@
-"""``ClusterAddons``: the planned add-ons as Helm releases, with the AWS access and resources they use."""
+"""``ClusterAddons``: Armful's add-ons as Helm releases, placed for the cluster's pools.
 
-from __future__ import annotations
+On its own it installs on an EKS cluster you already have: give it the cluster's Kubernetes provider (or a
+kubeconfig) and a description of its pools (names, role, arch, labels, taints), and every controller goes
+to the system pool while every node agent reaches every pool. Inside ``ArmCluster`` it installs what the
+stack's plan decided.
+
+No ``from __future__ import annotations`` here: Pulumi's component analyzer reads these annotations at
+run time to infer the package schema (``plugin/``), so they must be real types, not strings.
+"""
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from components.addons.context import DeployTime
-from components.addons.releases import ReleasePlan
+from components.addons.config import AddonsConfig
+from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID, DeployTime
+from components.addons.releases import PlacementEntry, ReleasePlan, placeholders, plan_releases
+from components.addons.spec import AddonSpec
+from components.core.arch import Arch
+from components.core.config_base import ConfigModel
+from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
+from components.core.findings import Finding, FindingLevel
+from components.core.pool_planner import mixed_needs_both_arches, topology_issue
+from components.core.pools import ARCH_LABEL, ROLE_LABEL, PoolPlan, PoolRole, pool_from_description
+from components.core.taints import Taint, TaintEffect
+from components.core.topology import Topology
 from components.iam import pod_identity_role
+from components.node_pools import TaintSpec
 
 HELM_TIMEOUT_SECONDS = 900
 
 
+class PlanError(ValueError):
+    """The plan has error findings: something would be stranded, on the wrong arch or miss a pool."""
+
+    def __init__(self, findings: Iterable[Finding], subject: str = "this stack") -> None:
+        self.findings = tuple(f for f in findings if f.level is FindingLevel.ERROR)
+        errors = [f"  - [{f.code}] {f.message}" for f in self.findings]
+        super().__init__(f"Armful will not create {subject}; the plan has errors:\n" + "\n".join(errors))
+
+
+class ArgsError(StackConfigError):
+    """Every problem found in a component's args, each with the arg's path and the fix."""
+
+    def __init__(self, issues: Sequence[ConfigIssue], component: str = "ClusterAddons") -> None:
+        super().__init__(issues)
+        noun = "error" if len(self.issues) == 1 else "errors"
+        lines = [f"Armful {component} args have {len(self.issues)} {noun}:"]
+        lines += [f"  - {issue}" for issue in self.issues]
+        ValueError.__init__(self, "\n".join(lines))
+
+
+class PoolDescription(TypedDict):
+    """A node pool of a cluster Armful did not create, described by what its nodes carry."""
+
+    name: str
+    """The pool's name, as placement and errors show it."""
+    role: str
+    """system or workers. Exactly one pool is the system pool: the add-ons' controllers run there."""
+    arch: str
+    """amd64 or arm64: the architecture of every node in the pool."""
+    labels: NotRequired[dict[str, str]]
+    """The labels the pool's nodes carry. The system pool's must include node.armful.dev/role: system, which every add-on controller selects."""
+    taints: NotRequired[Sequence[TaintSpec]]
+    """The taints the pool's nodes carry, in Kubernetes form (effect NoSchedule, PreferNoSchedule or NoExecute)."""
+
+
 class ClusterAddonsArgs(TypedDict):
-    cluster_name: pulumi.Input[str]
-    """The EKS cluster's name, for Pod Identity associations."""
-    deploy_time_values: NotRequired[Mapping[str, pulumi.Input[Any]]]
-    """Values only known at deploy time, by the name the plan shows (vpc_id, grafana_admin_password)."""
+    cluster_name: str
+    """The EKS cluster's name: for the charts that need it, CloudWatch log groups and Pod Identity associations."""
+    topology: str
+    """arm-workers, all-arm or mixed: which architecture each role's pools may have."""
+    pools: Sequence[PoolDescription]
+    """Every node pool of the cluster, exactly one of them with role system."""
+    region: NotRequired[str]
+    """The cluster's AWS region (default: the stack's aws:region)."""
+    vpc_id: NotRequired[pulumi.Input[str]]
+    """The cluster's VPC; required while awsLoadBalancerController is enabled."""
+    kubernetes_provider: NotRequired[k8s.Provider]
+    """The cluster's Kubernetes provider; give this, a kubeconfig, or a kubernetes provider in the resource options."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """A kubeconfig for the cluster, from which the component makes its own Kubernetes provider (instead of passing one)."""
+    addons: NotRequired[dict[str, Any]]
+    """Per add-on, keyed and shaped as stack config's armful:addons (camelCase, e.g. certManager): enabled, options, values overrides."""
+    grafana_admin_password: NotRequired[pulumi.Input[str]]
+    """Grafana's admin password, kept secret; required while kubePrometheusStack is enabled."""
+
+
+@dataclass(frozen=True)
+class AddonsPlan:
+    """The releases to install and where each of their workloads lands, already free of error findings."""
+
+    releases: tuple[ReleasePlan, ...]
+    placement: tuple[PlacementEntry, ...]
 
 
 class ClusterAddons(pulumi.ComponentResource):
+    """Armful's add-ons as Helm releases on an EKS cluster, placed for the cluster's own pools: controllers and hook Jobs on the system pool, node agents on every pool, proven with a model of the scheduler before anything is created."""
+
     release_names: pulumi.Output[list[str]]
     """The Helm releases installed."""
+    placement: pulumi.Output[dict[str, list[str]]]
+    """Where each add-on workload can run: "<release>/<workload>" to the names of the pools."""
 
     def __init__(
         self,
         name: str,
         args: ClusterAddonsArgs,
-        releases: Sequence[ReleasePlan],
-        provider: k8s.Provider,
-        wait_for: Sequence[pulumi.Resource] = (),
-        deleted_with: pulumi.Resource | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        _planned: AddonsPlan | None = None,
     ) -> None:
+        # Everything that can be wrong is found before the first registration, this component's included.
+        planned = _planned if _planned is not None else plan_cluster_addons(args, opts)
         super().__init__("armful:index:ClusterAddons", name, None, opts)
+
+        provider: pulumi.ProviderResource | None = args.get("kubernetes_provider")
+        if provider is None and args.get("kubeconfig") is not None:
+            provider = k8s.Provider(
+                f"{name}-k8s",
+                kubeconfig=pulumi.Output.secret(args["kubeconfig"]),
+                enable_server_side_apply=True,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        # What this component waits for and is deleted with, its children that touch the cluster do too.
+        inherited = pulumi.ResourceOptions(
+            depends_on=opts.depends_on if opts is not None else None,
+            deleted_with=opts.deleted_with if opts is not None else None,
+        )
+        known = deploy_time_values(args)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        known = dict(args.get("deploy_time_values", {}))
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
-        for plan in sorted(releases, key=lambda release: not release.spec.gates_other_releases):
+        for plan in sorted(planned.releases, key=lambda release: not release.spec.gates_other_releases):
             spec = plan.spec
             access: list[pulumi.Resource] = []
             if plan.log_group is not None:
@@ -75,7 +170,7 @@ class ClusterAddons(pulumi.ComponentResource):
                         namespace=spec.namespace,
                         service_account=identity.service_account,
                         role_arn=role.arn,
-                        opts=pulumi.ResourceOptions(parent=self),
+                        opts=pulumi.ResourceOptions.merge(inherited, pulumi.ResourceOptions(parent=self)),
                     )
                 )
             needed = [self.releases[release] for release in spec.needs if release in self.releases]
@@ -91,17 +186,292 @@ class ClusterAddons(pulumi.ComponentResource):
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=HELM_TIMEOUT_SECONDS,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=provider,
-                    depends_on=[*wait_for, *gates, *access, *needed],
-                    deleted_with=deleted_with,
+                opts=pulumi.ResourceOptions.merge(
+                    inherited,
+                    pulumi.ResourceOptions(
+                        parent=self, provider=provider, depends_on=[*gates, *access, *needed]
+                    ),
                 ),
             )
             if spec.gates_other_releases:
                 gates.append(self.releases[spec.release])
         self.release_names = pulumi.Output.from_input(list(self.releases))
-        self.register_outputs({"release_names": self.release_names})
+        self.placement = pulumi.Output.from_input(
+            {f"{entry.release}/{entry.workload}": list(entry.pools) for entry in planned.placement}
+        )
+        self.register_outputs({"release_names": self.release_names, "placement": self.placement})
+
+
+def eks_taints(description: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A pool description's taints as the EKS node group API takes them (``effect: NO_SCHEDULE``).
+
+    Describe a pool once, in Kubernetes form, and give its node group ``taints=eks_taints(description)``.
+    """
+    return [
+        Taint(taint["key"], taint.get("value", ""), TaintEffect(taint.get("effect", "NoSchedule"))).to_eks()
+        for taint in description.get("taints", ())
+    ]
+
+
+# --- validation and planning, before anything is registered ---------------------------------------
+
+
+_EKS_EFFECTS = {effect.eks_name: effect for effect in TaintEffect}
+
+
+class _TaintDescription(ConfigModel):
+    key: Annotated[str, Field(min_length=1, max_length=317)]
+    value: Annotated[str, Field(max_length=63)] = ""
+    effect: TaintEffect = TaintEffect.NO_SCHEDULE
+
+    @field_validator("effect", mode="before")
+    @classmethod
+    def _kubernetes_form(cls, effect: Any) -> Any:
+        if isinstance(effect, str) and effect in _EKS_EFFECTS:
+            raise ValueError(
+                f"{effect!r} is how the EKS API spells a taint effect. "
+                f"Fix: describe taints in Kubernetes form, here {_EKS_EFFECTS[effect].value!r}"
+            )
+        return effect
+
+
+class _PoolDescriptionModel(ConfigModel):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+    role: PoolRole
+    arch: Arch
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[_TaintDescription] = Field(default_factory=list)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_match_the_pool(cls, labels: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        arch, role = info.data.get("arch"), info.data.get("role")
+        if arch is not None and labels.get(ARCH_LABEL, arch.value) != arch.value:
+            raise ValueError(
+                f"label {ARCH_LABEL}={labels[ARCH_LABEL]} contradicts arch {arch.value} (Kubernetes sets this "
+                f"label from the node itself). Fix: correct arch, or remove the label from the description"
+            )
+        if role is None:
+            return labels
+        if role is PoolRole.SYSTEM and labels.get(ROLE_LABEL) != PoolRole.SYSTEM.value:
+            raise ValueError(
+                f"the system pool's nodes must carry the label {ROLE_LABEL}: system, which every add-on "
+                f"controller selects. Fix: add {ROLE_LABEL}: system to the node group's labels and to this "
+                "description"
+            )
+        if ROLE_LABEL in labels and labels[ROLE_LABEL] != role.value:
+            raise ValueError(
+                f"label {ROLE_LABEL}={labels[ROLE_LABEL]} contradicts role {role.value}, and would draw "
+                f"add-on controllers onto it. Fix: set {ROLE_LABEL}: {role.value} or remove the label"
+            )
+        return labels
+
+
+def _issues_under(prefix: str, error: ValidationError) -> list[ConfigIssue]:
+    """Pydantic errors as issues whose paths start at one of the component's args."""
+    issues = []
+    for issue in issues_from_pydantic(error):
+        rest = issue.path.removeprefix(f"{CONFIG_NAMESPACE}:").removeprefix(CONFIG_NAMESPACE)
+        path = f"{prefix}{rest}" if rest.startswith("[") or not rest else f"{prefix}.{rest}"
+        issues.append(ConfigIssue(path, issue.problem, issue.fix))
+    return issues
+
+
+def describe_pools(
+    descriptions: Sequence[Mapping[str, Any]], arg: str = "pools", component: str = "ClusterAddons"
+) -> tuple[PoolPlan, ...]:
+    """Pool descriptions → pools to place add-ons on; raises StackConfigError naming each wrong field."""
+    issues: list[ConfigIssue] = []
+    models: list[_PoolDescriptionModel] = []
+    for index, description in enumerate(descriptions or ()):
+        try:
+            models.append(_PoolDescriptionModel.model_validate(dict(description)))
+        except ValidationError as error:
+            issues += _issues_under(f"{arg}[{index}]", error)
+    if issues:
+        raise ArgsError(issues, component)
+
+    seen: dict[str, int] = {}
+    for index, model in enumerate(models):
+        if model.name in seen:
+            issues.append(
+                ConfigIssue(
+                    f"{arg}[{index}].name",
+                    f"pool name {model.name!r} is already used by {arg}[{seen[model.name]}]",
+                    "give every pool its own name",
+                )
+            )
+        seen.setdefault(model.name, index)
+    system = [index for index, model in enumerate(models) if model.role is PoolRole.SYSTEM]
+    if not system:
+        issues.append(
+            ConfigIssue(
+                arg,
+                "no pool has role system, so the add-ons' controllers have nowhere to run",
+                "describe the pool that runs cluster-critical add-ons with role: system",
+            )
+        )
+    for index in system[1:]:
+        issues.append(
+            ConfigIssue(
+                f"{arg}[{index}].role",
+                f"pool {models[index].name!r} is a second system pool (the first is {models[system[0]].name!r})",
+                "give exactly one pool role system and the others role workers",
+            )
+        )
+    if issues:
+        raise ArgsError(issues, component)
+    return tuple(
+        pool_from_description(
+            model.name,
+            model.role.value,
+            model.arch.value,
+            model.labels,
+            [{"key": t.key, "value": t.value, "effect": t.effect.value} for t in model.taints],
+        )
+        for model in models
+    )
+
+
+def _topology_issues(topology: Topology, pools: Sequence[PoolPlan]) -> list[ConfigIssue]:
+    issues = [
+        topology_issue(
+            topology, pool.role, f"{pool.name!r} is {pool.arch.value}", f"pools[{index}].arch", "nodes"
+        )
+        for index, pool in enumerate(pools)
+        if pool.arch not in topology.allowed_arches(pool.role)
+    ]
+    if topology is Topology.MIXED and not issues:
+        issues += mixed_needs_both_arches(
+            pools, "pools", "the cluster's {arches} worker pools to the description"
+        )
+    return issues
+
+
+def _has_kubernetes_provider(opts: pulumi.ResourceOptions | None) -> bool:
+    if opts is None:
+        return False
+    providers = opts.providers
+    candidates = list(providers.values()) if isinstance(providers, Mapping) else list(providers or [])
+    if opts.provider is not None:
+        candidates.append(opts.provider)
+    return any(getattr(provider, "package", None) == "kubernetes" for provider in candidates)
+
+
+def plan_cluster_addons(
+    args: ClusterAddonsArgs | Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+) -> AddonsPlan:
+    """Validate ClusterAddons' args and plan its releases; raises StackConfigError or PlanError."""
+    issues: list[ConfigIssue] = [
+        ConfigIssue(
+            str(key),
+            f"ClusterAddons has no arg {key!r}",
+            "remove it or correct its spelling (Python args are snake_case, e.g. cluster_name)",
+        )
+        for key in args
+        if key not in ClusterAddonsArgs.__annotations__
+    ]
+    cluster_name = args.get("cluster_name")
+    if not isinstance(cluster_name, str) or not cluster_name:
+        issues.append(
+            ConfigIssue("cluster_name", "no cluster name is given", "give the EKS cluster's name as a string")
+        )
+    topology: Topology | None = None
+    try:
+        topology = Topology(args.get("topology"))
+    except ValueError:
+        issues.append(
+            ConfigIssue(
+                "topology",
+                f"{args.get('topology')!r} is not a topology",
+                f"use one of {', '.join(t.value for t in Topology)}",
+            )
+        )
+    pools: tuple[PoolPlan, ...] = ()
+    try:
+        pools = describe_pools(args.get("pools") or ())
+    except StackConfigError as error:
+        issues += error.issues
+    if topology is not None and pools:
+        issues += _topology_issues(topology, pools)
+    addons = None
+    try:
+        addons = AddonsConfig.model_validate(args.get("addons") or {})
+    except ValidationError as error:
+        issues += _issues_under("addons", error)
+    region = args.get("region") or pulumi.Config("aws").get("region")
+    if not region:
+        issues.append(
+            ConfigIssue(
+                "region",
+                "no AWS region is given",
+                "set region, or the stack's aws:region (pulumi config set)",
+            )
+        )
+    given = args.get("kubernetes_provider")
+    has_provider, has_kubeconfig = given is not None, args.get("kubeconfig") is not None
+    if has_provider and not (isinstance(given, pulumi.ProviderResource) and given.package == "kubernetes"):
+        issues.append(
+            ConfigIssue(
+                "kubernetes_provider",
+                f"{given!r} is not a Kubernetes provider",
+                "give the pulumi_kubernetes.Provider of the cluster",
+            )
+        )
+    if has_provider and has_kubeconfig:
+        issues.append(
+            ConfigIssue(
+                "kubeconfig",
+                "both kubernetes_provider and kubeconfig are given",
+                "give one: the provider you already have, or a kubeconfig to make one from",
+            )
+        )
+    elif not (has_provider or has_kubeconfig or _has_kubernetes_provider(opts)):
+        issues.append(
+            ConfigIssue(
+                "kubernetes_provider",
+                "there is no way to reach the cluster",
+                "give kubernetes_provider (your pulumi_kubernetes.Provider) or kubeconfig",
+            )
+        )
+    if issues or topology is None or addons is None:
+        raise ArgsError(issues)
+
+    releases, placement, findings = plan_releases(addons, topology, pools, cluster_name, region, VPC_ID)
+    if any(finding.level is FindingLevel.ERROR for finding in findings):
+        raise PlanError(findings, subject="these add-ons")
+    known = deploy_time_values(args)
+    users: dict[str, list[AddonSpec]] = {}
+    for release in releases:
+        for placeholder in sorted(placeholders(release.values), key=lambda p: p.name):
+            if placeholder.name not in known:
+                users.setdefault(DEPLOY_TIME_ARGS.get(placeholder.name, placeholder.name), []).append(
+                    release.spec
+                )
+    if users:
+        raise ArgsError(
+            [
+                ConfigIssue(
+                    arg,
+                    f"{' and '.join(spec.release for spec in specs)} {'need' if len(specs) > 1 else 'needs'} "
+                    f"{arg}, which is not given",
+                    f"give {arg}, or disable {' and '.join(f'addons.{spec.key}' for spec in specs)}",
+                )
+                for arg, specs in sorted(users.items())
+            ]
+        )
+    return AddonsPlan(tuple(releases), tuple(placement))
+
+
+# The arg that stands in for each deploy-time placeholder a plan can hold.
+DEPLOY_TIME_ARGS = {VPC_ID.name: "vpc_id", GRAFANA_ADMIN_PASSWORD.name: "grafana_admin_password"}
+
+
+def deploy_time_values(args: Mapping[str, Any]) -> dict[str, pulumi.Input[Any]]:
+    """The args that stand in for the plan's deploy-time placeholders, by the placeholder's name."""
+    return {
+        placeholder: args[arg] for placeholder, arg in DEPLOY_TIME_ARGS.items() if args.get(arg) is not None
+    }
 
 
 def chart_reference(chart: str, repository: str) -> str:

@@ -1,6 +1,8 @@
-"""``Network``: a VPC for an EKS cluster, private subnets for nodes and public ones for load balancers."""
+"""``Network``: a VPC for an EKS cluster, private subnets for nodes and public ones for load balancers.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Pulumi's component analyzer reads these annotations at
+run time to infer the package schema (``plugin/``), so they must be real types, not strings.
+"""
 
 from ipaddress import IPv4Network
 from typing import NotRequired, TypedDict
@@ -23,6 +25,8 @@ class NetworkArgs(TypedDict):
 
 
 class Network(pulumi.ComponentResource):
+    """A VPC for an EKS cluster: in each AZ a private subnet for nodes and a public one for load balancers, tagged for the AWS Load Balancer Controller, with a NAT gateway per AZ unless one is asked for."""
+
     vpc_id: pulumi.Output[str]
     """The VPC's id."""
     private_subnet_ids: pulumi.Output[list[str]]

@@ -1,6 +1,8 @@
-"""``NodePools``: one EKS managed node group per planned pool, labelled and tainted by topology."""
+"""``NodePools``: one EKS managed node group per planned pool, labelled and tainted by topology.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Pulumi's component analyzer reads these annotations at
+run time to infer the package schema (``plugin/``), so they must be real types, not strings.
+"""
 
 from collections.abc import Sequence
 from typing import Any, NotRequired, TypedDict
@@ -18,14 +20,20 @@ from components.iam import node_role
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
 
 
-class TaintArgs(TypedDict):
+class TaintSpec(TypedDict):
+    """A taint on a pool's nodes, in Kubernetes form."""
+
     key: str
+    """The taint's key."""
     value: NotRequired[str]
+    """The taint's value (default empty)."""
     effect: NotRequired[str]
     """NoSchedule (default), PreferNoSchedule or NoExecute."""
 
 
-class PoolArgs(TypedDict):
+class PoolSpec(TypedDict):
+    """A node pool Armful creates: one EKS managed node group of one architecture."""
+
     name: str
     """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
     instance_types: Sequence[str]
@@ -37,23 +45,60 @@ class PoolArgs(TypedDict):
     capacity_type: NotRequired[str]
     """on-demand (default) or spot."""
     min_size: NotRequired[int]
+    """Fewest nodes (default 2)."""
     max_size: NotRequired[int]
+    """Most nodes (default 4)."""
     desired_size: NotRequired[int]
+    """Nodes at creation (default: the minimum); later changes by an autoscaler are kept."""
     disk_size_gib: NotRequired[int]
+    """Size of each node's encrypted gp3 data volume in GiB (default 50)."""
     labels: NotRequired[dict[str, str]]
-    taints: NotRequired[Sequence[TaintArgs]]
+    """Extra node labels, under a domain of your own (Armful sets node.armful.dev/* itself)."""
+    taints: NotRequired[Sequence[TaintSpec]]
+    """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
+
+
+class TaintInfo(TypedDict):
+    """A taint a pool's nodes carry, in Kubernetes form."""
+
+    key: str
+    """The taint's key."""
+    value: str
+    """The taint's value."""
+    effect: str
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+
+
+class PoolInfo(TypedDict):
+    """A pool as its nodes carry it; the same shape ClusterAddons takes as a pool description."""
+
+    name: str
+    """The pool's name."""
+    role: str
+    """system or workers."""
+    arch: str
+    """amd64 or arm64."""
+    labels: dict[str, str]
+    """The labels EKS puts on the pool's nodes, Armful's node.armful.dev/pool and role included."""
+    taints: list[TaintInfo]
+    """The taints EKS puts on the pool's nodes."""
+
+
+# Kept for programs written against the names before the components became a multi-language package.
+TaintArgs = TaintSpec
+PoolArgs = PoolSpec
 
 
 class NodePoolsArgs(TypedDict):
     cluster: eks.Cluster
-    """The EKS cluster the pools join."""
+    """The EKS cluster (pulumi_eks.Cluster) the pools join."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets for the nodes, in at least two AZs."""
     topology: str
     """arm-workers, all-arm or mixed."""
-    system_pool: PoolArgs
+    system_pool: PoolSpec
     """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
-    worker_pools: Sequence[PoolArgs]
+    worker_pools: Sequence[PoolSpec]
     """The pools that run applications."""
     preferred_arch: NotRequired[str]
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
@@ -72,9 +117,24 @@ def pools_config(args: NodePoolsArgs | dict[str, Any]) -> PoolsConfig:
         raise StackConfigError(issues_from_pydantic(error)) from None
 
 
+def pool_info(pool: PoolPlan) -> dict[str, Any]:
+    """What a planned pool's nodes carry, as the ``pools`` output and a ClusterAddons pool description."""
+    return {
+        "name": pool.name,
+        "role": pool.role.value,
+        "arch": pool.arch.value,
+        "labels": dict(pool.labels),
+        "taints": [taint.to_kubernetes() for taint in pool.taints],
+    }
+
+
 class NodePools(pulumi.ComponentResource):
-    pools: pulumi.Output[list[dict[str, Any]]]
-    """Each pool's name, arch, instance types, labels and taints (Kubernetes form)."""
+    """One EKS managed node group per pool of a topology, on a pulumi_eks cluster you already have: one architecture per pool, an explicit AMI type, Armful's labels and taints, IMDSv2 required, encrypted volumes."""
+
+    pools: pulumi.Output[list[PoolInfo]]
+    """Each pool's name, role, arch, labels and taints (Kubernetes form)."""
+    instance_types: pulumi.Output[dict[str, list[str]]]
+    """Each pool's EC2 instance types, by pool name."""
     node_role_arn: pulumi.Output[str]
     """The IAM role every node assumes."""
 
@@ -83,31 +143,35 @@ class NodePools(pulumi.ComponentResource):
         name: str,
         args: NodePoolsArgs,
         opts: pulumi.ResourceOptions | None = None,
-        planned_pools: Sequence[PoolPlan] | None = None,
+        *,
+        _planned_pools: Sequence[PoolPlan] | None = None,
     ) -> None:
+        # Validation first: a wrong pool registers nothing, not even this component.
+        self.planned_pools: tuple[PoolPlan, ...] = tuple(
+            _planned_pools if _planned_pools is not None else plan_pools(pools_config(args))
+        )
         super().__init__("armful:index:NodePools", name, None, opts)
-        self.planned_pools: tuple[PoolPlan, ...] = tuple(planned_pools or plan_pools(pools_config(args)))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         role = node_role(f"{name}-node-role", partition, parent=self)
 
         self.node_groups: dict[str, eks.ManagedNodeGroup] = {
             pool.name: self._node_group(pool, args, role) for pool in self.planned_pools
         }
+        # The pools as plain values, ready to be ClusterAddons' ``pools``.
+        self.pool_descriptions: list[dict[str, Any]] = [pool_info(pool) for pool in self.planned_pools]
+        # The Python value also carries each pool's instance types (the stack's ``pools`` output lists
+        # them); the schema leaves them out because Pulumi does not rename keys inside a list of objects,
+        # so other languages read them from ``instance_types``.
         self.pools = pulumi.Output.from_input(
-            [
-                {
-                    "name": pool.name,
-                    "role": pool.role.value,
-                    "arch": pool.arch.value,
-                    "instance_types": list(pool.instance_types),
-                    "labels": pool.labels,
-                    "taints": [taint.to_kubernetes() for taint in pool.taints],
-                }
-                for pool in self.planned_pools
-            ]
+            [{**pool_info(pool), "instance_types": list(pool.instance_types)} for pool in self.planned_pools]
+        )
+        self.instance_types = pulumi.Output.from_input(
+            {pool.name: list(pool.instance_types) for pool in self.planned_pools}
         )
         self.node_role_arn = role.arn
-        self.register_outputs({"pools": self.pools, "node_role_arn": self.node_role_arn})
+        self.register_outputs(
+            {"pools": self.pools, "instance_types": self.instance_types, "node_role_arn": self.node_role_arn}
+        )
 
     def _node_group(self, pool: PoolPlan, args: NodePoolsArgs, role: aws.iam.Role) -> eks.ManagedNodeGroup:
         launch_template = aws.ec2.LaunchTemplate(

@@ -33,13 +33,23 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
         arch, arch_issues = _resolve_arch(pool, path)
         pool_issues += arch_issues
         if arch is not None and arch not in config.topology.allowed_arches(role):
-            pool_issues.append(_topology_issue(config.topology, role, pool, arch, path))
+            pool_issues.append(
+                topology_issue(
+                    config.topology,
+                    role,
+                    f"{pool.name!r} is {arch.value} ({', '.join(pool.instance_types)})",
+                    config_path(*path, "instanceTypes"),
+                    "instance types for this pool",
+                )
+            )
         issues += pool_issues
         if not pool_issues and arch is not None:
             plans.append(_plan_pool(config, pool, role, arch))
 
     if config.topology is Topology.MIXED and not issues:
-        issues += _mixed_needs_both_arches(plans)
+        issues += mixed_needs_both_arches(
+            plans, config_path("workerPools"), "a worker pool with {arches} instance types"
+        )
     raise_if_any(issues)
     return plans
 
@@ -145,30 +155,31 @@ def _resolve_arch(pool: PoolConfig, path: tuple) -> tuple[Arch | None, list[Conf
     return next(iter(arches)), []
 
 
-def _topology_issue(
-    topology: Topology, role: PoolRole, pool: PoolConfig, arch: Arch, path: tuple
-) -> ConfigIssue:
-    allowed = topology.allowed_arches(role)
-    wanted = " or ".join(sorted(a.value for a in allowed))
+def topology_issue(topology: Topology, role: PoolRole, what: str, path: str, remedy: str) -> ConfigIssue:
+    """A pool whose arch the topology does not allow in its role (design §1).
+
+    ``what`` says which pool and what it is; ``remedy`` what to change, e.g. "instance types for this pool".
+    """
+    wanted = " or ".join(sorted(a.value for a in topology.allowed_arches(role)))
     role_name = "system pool" if role is PoolRole.SYSTEM else "worker pool"
     return ConfigIssue(
-        config_path(*path, "instanceTypes"),
-        f"{role_name} {pool.name!r} is {arch.value} ({', '.join(pool.instance_types)}), but topology "
-        f"{topology.value} ({topology.summary}) needs {wanted} here",
-        f"use {wanted} instance types for this pool, or choose another topology",
+        path,
+        f"{role_name} {what}, but topology {topology.value} ({topology.summary}) needs {wanted} here",
+        f"use {wanted} {remedy}, or choose another topology",
     )
 
 
-def _mixed_needs_both_arches(plans: list[PoolPlan]) -> list[ConfigIssue]:
-    worker_arches = {plan.arch for plan in plans if plan.role is PoolRole.WORKERS}
+def mixed_needs_both_arches(pools: Sequence[PoolPlan], path: str, remedy: str) -> list[ConfigIssue]:
+    """``mixed`` is x86 and Graviton worker pools side by side: one arch alone is another topology."""
+    worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS}
     missing = sorted(set(Arch) - worker_arches)
     if not missing:
         return []
     return [
         ConfigIssue(
-            config_path("workerPools"),
+            path,
             f"topology mixed needs worker pools of both architectures, but none is {', '.join(missing)}",
-            f"add a worker pool with {' or '.join(missing)} instance types, or "
+            f"add {remedy.format(arches=' or '.join(missing))}, or "
             + ("pick topology all-arm" if missing == [Arch.AMD64] else "pick another topology"),
         )
     ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from components.core.arch import Arch
-from components.core.taints import Taint
+from components.core.taints import Taint, TaintEffect
 
 POOL_LABEL = "node.armful.dev/pool"
 ROLE_LABEL = "node.armful.dev/role"
@@ -98,3 +98,35 @@ class PoolPlan:
             "labels": dict(self.labels),
             "taints": [taint.to_kubernetes() for taint in self.taints],
         }
+
+
+def pool_from_description(
+    name: str,
+    role: str,
+    arch: str,
+    labels: dict[str, str] | None = None,
+    taints: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
+) -> PoolPlan:
+    """A pool of a cluster Armful did not create, described by what its nodes carry, for placement only.
+
+    ``taints`` are in Kubernetes form (``{"key", "value", "effect": "NoSchedule"}``). The fields that do
+    not decide where a pod lands (instance types, sizes, OS family, capacity type) are left neutral, so
+    such a plan places add-ons on an existing node group and never creates one.
+    """
+    return PoolPlan(
+        name=name,
+        role=PoolRole(role),
+        arch=Arch(arch),
+        instance_types=(),
+        os_family=OsFamily.AL2023,
+        capacity_type=CapacityType.ON_DEMAND,
+        min_size=0,
+        max_size=0,
+        desired_size=0,
+        disk_size_gib=0,
+        labels=dict(labels or {}),
+        taints=tuple(
+            Taint(taint["key"], taint.get("value", ""), TaintEffect(taint.get("effect", "NoSchedule")))
+            for taint in taints
+        ),
+    )
