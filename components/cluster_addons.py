@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from components.addons.config import AddonsConfig
 from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID, DeployTime
 from components.addons.releases import PlacementEntry, ReleasePlan, placeholders, plan_releases
-from components.addons.spec import AddonSpec
+from components.addons.spec import AddonSpec, chart_reference
 from components.core.arch import Arch
 from components.core.config_base import ConfigModel
 from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
@@ -472,11 +472,6 @@ def deploy_time_values(args: Mapping[str, Any]) -> dict[str, pulumi.Input[Any]]:
     return {
         placeholder: args[arg] for placeholder, arg in DEPLOY_TIME_ARGS.items() if args.get(arg) is not None
     }
-
-
-def chart_reference(chart: str, repository: str) -> str:
-    """Helm takes an OCI chart as its full reference, and a classic one by name plus repository."""
-    return f"{repository.rstrip('/')}" if repository.startswith("oci://") else chart
 
 
 def resolve_deploy_time(tree: Any, known: Mapping[str, pulumi.Input[Any]]) -> Any:

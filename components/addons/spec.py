@@ -154,6 +154,16 @@ class AddonSpec:
     """Its admission webhook sees other releases' objects and fails closed: the others wait for it."""
 
 
+def chart_reference(chart: str, repository: str | None) -> str:
+    """What Helm's pull takes: an OCI repository names the chart itself (``oci://host/path/chart``),
+    an HTTP repository is given separately; ``chart`` alone for a local path.
+    """
+    if repository and repository.startswith("oci://"):
+        base = repository.rstrip("/")
+        return base if base.rsplit("/", 1)[-1] == chart else f"{base}/{chart}"
+    return chart
+
+
 @dataclass(frozen=True)
 class LogGroup:
     name: str

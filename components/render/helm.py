@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from components.addons.spec import chart_reference
+
 __all__ = [
     "MISSING_SDK_MESSAGE",
     "ChartUnavailable",
@@ -98,16 +100,6 @@ def helm_sdk() -> ModuleType:
     except Exception as error:  # the package is there but its native library cannot load (libc, arch)
         raise HelmSdkMissing(_one_line(str(error))) from error
     return helm_python
-
-
-def chart_reference(chart: str, repository: str | None) -> str:
-    """What Helm's pull takes: an OCI repository names the chart itself (``oci://host/path/chart``),
-    an HTTP repository is given separately; ``chart`` alone for a local path.
-    """
-    if repository and repository.startswith("oci://"):
-        base = repository.rstrip("/")
-        return base if base.rsplit("/", 1)[-1] == chart else f"{base}/{chart}"
-    return chart
 
 
 def render_chart(
