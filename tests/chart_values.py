@@ -6,6 +6,7 @@ absent a test that needs them skips and names the folder it looked for.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -17,9 +18,9 @@ import pytest
 import yaml
 
 from components.addons.context import AddonContext
-from components.addons.spec import AddonOptions, AddonSpec
+from components.addons.spec import AddonOptions, AddonSpec, key_path
 from components.core.stack_plan import plan_stack
-from components.core.values_tree import deep_merge, leaf_paths
+from components.core.values_tree import deep_merge, get_path, leaf_paths
 
 # Maps whose contents are Kubernetes objects a chart passes through whole (toYaml): their keys are
 # Kubernetes', not the chart's. Anything else free-form is declared per add-on in free_form_paths.
@@ -73,36 +74,50 @@ def is_free_form(spec: AddonSpec, path: tuple[str, ...]) -> bool:
 
 
 def under_kubernetes_object(defaults: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    """Below a key that holds a Kubernetes object in the chart: a map (or nothing) by that name there.
+
+    kyverno's ``crds.migration.resources`` is a list of CRDs, not pod resources: it does not count.
+    """
     return any(
-        path[index] in KUBERNETES_OBJECT_KEYS and has_path(defaults, path[: index + 1])
+        path[index] in KUBERNETES_OBJECT_KEYS
+        and has_path(defaults, path[: index + 1])
+        and isinstance(get_path(defaults, path[: index + 1]) or {}, Mapping)
         for index in range(len(path) - 1)
     )
 
 
+def shape_mismatch(defaults: Mapping[str, Any], path: tuple[str, ...], value: Any) -> bool:
+    """A map where the chart has a list, or a list where it has a map, at a path both have."""
+    default = get_path(defaults, path)
+    if default is None or value is None:
+        return False
+    return isinstance(default, list) != isinstance(value, list) or isinstance(default, Mapping) != isinstance(
+        value, Mapping
+    )
+
+
 def unknown_paths(spec: AddonSpec, defaults: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
-    return [
-        ".".join(path)
-        for path in leaf_paths(tree)
-        if not has_path(defaults, path)
-        and not is_free_form(spec, path)
-        and not under_kubernetes_object(defaults, path)
-    ]
+    """Keys the chart does not read, and keys given the wrong shape (``map`` where it has a list)."""
+    problems = []
+    for path in leaf_paths(tree):
+        if is_free_form(spec, path) or under_kubernetes_object(defaults, path):
+            continue
+        if not has_path(defaults, path):
+            problems.append(".".join(path))
+        elif shape_mismatch(defaults, path, get_path(tree, path)):
+            problems.append(f"{'.'.join(path)} (wrong shape)")
+    for prefix in {path[:index] for path in leaf_paths(tree) for index in range(1, len(path))}:
+        if has_path(defaults, prefix) and isinstance(get_path(defaults, prefix), list):
+            problems.append(f"{'.'.join(prefix)} (a list in the chart, a map here)")
+    return sorted(set(problems))
 
 
 def placement_key_paths(spec: AddonSpec) -> Iterator[tuple[str, tuple[str, ...]]]:
     for workload in spec.workloads:
-        keys = workload.keys
-        for key in (
-            keys.node_selector,
-            keys.tolerations,
-            keys.affinity,
-            keys.resources,
-            keys.replicas,
-            keys.priority_class,
-            keys.topology_spread,
-        ):
+        for field in dataclasses.fields(workload.keys):
+            key = getattr(workload.keys, field.name)
             if key is not None:
-                yield workload.name, (*workload.path, key)
+                yield workload.name, key_path(workload.path, key)
 
 
 def context_for(

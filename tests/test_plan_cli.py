@@ -274,9 +274,25 @@ def test_stack_and_stack_file_are_exclusive(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == ""
 
 
+# `python -m components`, with the calendar pinned as in every other test (conftest's PINNED_TODAY).
+MODULE_ENTRY_ON_PINNED_DAY = (
+    "import datetime, runpy; from components.core import kubernetes_versions as k; "
+    "k.today = lambda: datetime.date(2026, 11, 29); runpy.run_module('components', run_name='__main__')"
+)
+
+
 def test_module_entry_point() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "components", "plan", "--stack", "arm-workers", "--format", "json"],
+        [
+            sys.executable,
+            "-c",
+            MODULE_ENTRY_ON_PINNED_DAY,
+            "plan",
+            "--stack",
+            "arm-workers",
+            "--format",
+            "json",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -32,7 +32,6 @@ from components.addons.spec import (
 VERSION = "v1.21.1"
 RELEASE = "cert-manager"
 REGISTRY = "quay.io/jetstack"
-SYSTEM_CLUSTER_CRITICAL = "system-cluster-critical"
 
 
 def _image(name: str) -> Image:
@@ -62,7 +61,8 @@ CONTROLLER = Workload(
     kind=WorkloadKind.DEPLOYMENT,
     images=(_image("cert-manager-controller"),),
     path=(),
-    keys=_DEPLOYMENT_KEYS,
+    # The chart's only priority class key is global: every cert-manager pod is a cluster-critical controller.
+    keys=PlacementKeys(priority_class=("global", "priorityClassName")),
     # Memory grows with the Certificates and Secrets it caches.
     resources=on_both_arches(Resources(cpu="50m", memory="192Mi", memory_limit="512Mi")),
     replicas=2,
@@ -114,8 +114,6 @@ def values(context: AddonContext) -> dict[str, Any]:
         # CRDs ship with the release (so an Issuer can be created right after), and `keep` leaves them
         # behind on uninstall: deleting them would garbage-collect every Certificate and Issuer.
         "crds": {"enabled": True, "keep": True},
-        # The chart's only priority class key; every cert-manager pod is a cluster-critical controller.
-        "global": {"priorityClassName": SYSTEM_CLUSTER_CRITICAL},
     }
 
 

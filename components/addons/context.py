@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from components.addons.spec import AddonOptions
 from components.core.arch import Arch
-from components.core.pools import PoolPlan, PoolRole
+from components.core.pools import PoolPlan, system_pool
 from components.core.topology import Topology
+
+OptionsT = TypeVar("OptionsT", bound=AddonOptions)
 
 
 @dataclass(frozen=True)
@@ -43,4 +46,10 @@ class AddonContext:
 
     @property
     def system_arch(self) -> Arch:
-        return next(pool.arch for pool in self.pools if pool.role is PoolRole.SYSTEM)
+        return system_pool(self.pools).arch
+
+    def options_as(self, options_type: type[OptionsT]) -> OptionsT:
+        """This add-on's options as its own options class; plain options get that class's defaults."""
+        if isinstance(self.options, options_type):
+            return self.options
+        return options_type.model_validate(self.options.model_dump())

@@ -79,14 +79,8 @@ SIDEKICK = Workload(
 )
 
 
-def _options(context: AddonContext) -> FalcoOptions:
-    if isinstance(context.options, FalcoOptions):
-        return context.options
-    return FalcoOptions.model_validate(context.options.model_dump())
-
-
 def values(context: AddonContext) -> dict[str, Any]:
-    options = _options(context)
+    options = context.options_as(FalcoOptions)
     falcoctl_resources = Resources(cpu="10m", memory="64Mi", memory_limit="256Mi").to_values()
     return {
         "driver": {"enabled": True, "kind": "modern_ebpf"},

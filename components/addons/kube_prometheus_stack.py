@@ -146,12 +146,6 @@ NODE_EXPORTER = Workload(
 )
 
 
-def _options(context: AddonContext) -> KubePrometheusStackOptions:
-    if isinstance(context.options, KubePrometheusStackOptions):
-        return context.options
-    return KubePrometheusStackOptions.model_validate(context.options.model_dump())
-
-
 def _volume_claim(storage_class: str, size_gib: int) -> dict[str, Any]:
     return {
         "volumeClaimTemplate": {
@@ -170,7 +164,7 @@ def retention_size(storage_gib: int) -> str:
 
 
 def values(context: AddonContext) -> dict[str, Any]:
-    options = _options(context)
+    options = context.options_as(KubePrometheusStackOptions)
     reloader = Resources(cpu="10m", memory="32Mi", memory_limit="64Mi").to_values()
     # Both PDBs allow one voluntary eviction at a time out of two replicas.
     pdb = {"enabled": True, "minAvailable": 1}

@@ -52,27 +52,28 @@ def _pdb(min_available: int) -> dict[str, Any]:
     return {"enabled": True, "minAvailable": min_available}
 
 
-_CONTROLLER_KEYS = PlacementKeys(affinity=None, replicas="replicas")
-_HOOK_KEYS = PlacementKeys(affinity=None, replicas=None, priority_class=None, topology_spread=None)
+# No `affinity` key: each component takes `nodeAffinity` (and pod (anti-)affinity) on its own.
+_CONTROLLER_KEYS = PlacementKeys(affinity=None, node_affinity="nodeAffinity", replicas="replicas")
+_HOOK_KEYS = PlacementKeys(
+    affinity=None, node_affinity="nodeAffinity", replicas=None, priority_class=None, topology_spread=None
+)
 _HOOK_RESOURCES = on_both_arches(Resources(cpu="10m", memory="64Mi", memory_limit="256Mi"))
 
-ADMISSION_RESOURCES = Resources(cpu="100m", memory="256Mi", memory_limit="768Mi")
 
 ADMISSION_CONTROLLER = Workload(
     name="admission-controller",
     kind=WorkloadKind.DEPLOYMENT,
     images=(_image("kyvernopre"), _image("kyverno")),
     path=("admissionController",),
-    keys=PlacementKeys(affinity=None, replicas="replicas", resources=None),
-    resources=on_both_arches(ADMISSION_RESOURCES),
+    keys=PlacementKeys(
+        affinity=None, node_affinity="nodeAffinity", replicas="replicas", resources=("container", "resources")
+    ),
+    resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="768Mi")),
     # Every admission request of matched resources goes through it (failurePolicy Fail under Enforce).
     replicas=3,
     pod_labels=_pod_labels("admission-controller"),
-    extra_values={
-        "container": {"resources": ADMISSION_RESOURCES.to_values()},
-        # Two of three keep serving while a node drains.
-        "podDisruptionBudget": _pdb(2),
-    },
+    # Two of three keep serving while a node drains.
+    extra_values={"podDisruptionBudget": _pdb(2)},
 )
 
 BACKGROUND_CONTROLLER = Workload(
@@ -121,7 +122,12 @@ CRDS_MIGRATION = Workload(
     images=(_image("kyverno-cli"),),
     path=("crds", "migration"),
     keys=PlacementKeys(
-        affinity=None, resources="podResources", replicas=None, priority_class=None, topology_spread=None
+        affinity=None,
+        node_affinity="nodeAffinity",
+        resources="podResources",
+        replicas=None,
+        priority_class=None,
+        topology_spread=None,
     ),
     resources=_HOOK_RESOURCES,
     enabled_by=("crds", "migration", "enabled"),
@@ -153,7 +159,10 @@ TEST = Workload(
     kind=WorkloadKind.HOOK_JOB,
     images=(READINESS_CHECKER,),
     path=("test",),
-    keys=_HOOK_KEYS,
+    # The test pod takes only a nodeSelector and tolerations.
+    keys=PlacementKeys(
+        affinity=None, node_affinity=None, replicas=None, priority_class=None, topology_spread=None
+    ),
     resources=_HOOK_RESOURCES,
     # The chart's default tag is `latest`: pin it to the release so the image is the one we checked.
     extra_values={"image": {"tag": APP_VERSION}},

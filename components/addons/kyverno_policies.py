@@ -120,15 +120,8 @@ def node_agent_exclusions() -> dict[str, dict[str, Any]]:
     return {policy: {"matchConditions": conditions} for policy, conditions in sorted(by_policy.items())}
 
 
-def _options(context: AddonContext) -> KyvernoPoliciesOptions:
-    options = context.options
-    if isinstance(options, KyvernoPoliciesOptions):
-        return options
-    return KyvernoPoliciesOptions(enabled=options.enabled, values=options.values)
-
-
 def values(context: AddonContext) -> dict[str, Any]:
-    action = _options(context).validation_failure_action
+    action = context.options_as(KyvernoPoliciesOptions).validation_failure_action
     enforce = action == "Enforce"
     return {
         # The exclusion keys below only apply to this policy type: pin it against a chart default change.

@@ -80,12 +80,6 @@ GATEWAY = Workload(
 )
 
 
-def _options(context: AddonContext) -> OpenTelemetryCollectorOptions:
-    if isinstance(context.options, OpenTelemetryCollectorOptions):
-        return context.options
-    return OpenTelemetryCollectorOptions.model_validate(context.options.model_dump())
-
-
 def _exporter(options: OpenTelemetryCollectorOptions, region: str) -> tuple[str, dict[str, Any]]:
     if options.traces_exporter == "otlp":
         return OTLP_EXPORTER, {"endpoint": options.otlp_endpoint}
@@ -93,7 +87,7 @@ def _exporter(options: OpenTelemetryCollectorOptions, region: str) -> tuple[str,
 
 
 def values(context: AddonContext) -> dict[str, Any]:
-    options = _options(context)
+    options = context.options_as(OpenTelemetryCollectorOptions)
     exporter, exporter_config = _exporter(options, context.region)
     return {
         "mode": "deployment",

@@ -13,11 +13,12 @@ from typing import Any
 
 from components.addons.config import AddonsConfig
 from components.addons.context import VPC_ID, AddonContext, DeployTime
-from components.addons.spec import AddonSpec, LogGroup, Workload
+from components.addons.spec import AddonSpec, LogGroup, Workload, key_path
+from components.core.errors import ConfigIssue, StackConfigError, config_path
 from components.core.findings import Finding
 from components.core.pools import PoolPlan
 from components.core.topology import Topology
-from components.core.values_tree import deep_merge, get_path
+from components.core.values_tree import deep_merge, get_path, without_nulls
 from components.placement.judgement import judge
 from components.placement.scheduler import NodeProfile, evaluate
 from components.placement.values import placement_values
@@ -79,35 +80,71 @@ def render_placeholders(tree: Any) -> Any:
 
 
 def release_values(spec: AddonSpec, context: AddonContext) -> dict[str, Any]:
+    """Placement of the workloads that will run, then the chart's own values, then the user's."""
+    chart_and_user = deep_merge(spec.values(context), context.options.values)
     values: dict[str, Any] = {}
     for workload in spec.workloads:
-        values = deep_merge(values, placement_values(workload, context.pools))
-    values = deep_merge(values, spec.values(context))
-    return deep_merge(values, context.options.values)
+        if workload_enabled(workload, chart_and_user):
+            values = deep_merge(values, placement_values(workload, context.pools))
+    return deep_merge(values, chart_and_user)
 
 
 def workload_enabled(workload: Workload, values: Mapping[str, Any]) -> bool:
     if workload.enabled_by is None:
         return True
-    return bool(get_path(values, workload.enabled_by, workload.enabled_by_default))
+    value = get_path(without_nulls(values), workload.enabled_by)
+    if value is None:
+        return workload.enabled_by_default
+    return bool(value) if workload.enabled_when is True else value == workload.enabled_when
+
+
+_POD_FIELDS = (
+    ("nodeSelector", Mapping),
+    ("tolerations", list),
+    ("affinity", Mapping),
+    ("nodeAffinity", Mapping),
+)
+
+
+class PlacementValuesError(ValueError):
+    """An override gave a placement key a shape Kubernetes would refuse (a list for a map, ...)."""
+
+    def __init__(self, path: tuple[str, ...], problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.path, self.problem, self.fix = path, problem, fix
 
 
 def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The scheduling-relevant part of the pod the chart renders from these values."""
+    """The scheduling-relevant part of the pod the chart renders from these values, as Helm sees them.
+
+    Raises PlacementValuesError naming the values path when a key has the wrong shape.
+    """
     keys = workload.keys
-    spec: dict[str, Any] = {
+    seen = without_nulls(values)
+    pod: dict[str, Any] = {
         "containers": [{"name": image.ref, "image": image.ref} for image in workload.images]
     }
-    for field, key in (
-        ("nodeSelector", keys.node_selector),
-        ("tolerations", keys.tolerations),
-        ("affinity", keys.affinity),
+    for (field, shape), key in zip(
+        _POD_FIELDS, (keys.node_selector, keys.tolerations, keys.affinity, keys.node_affinity), strict=True
     ):
-        if key is not None:
-            value = get_path(values, (*workload.path, key))
-            if value:
-                spec[field] = value
-    return spec
+        if key is None:
+            continue
+        path = key_path(workload.path, key)
+        value = get_path(seen, path)
+        if not value:
+            continue
+        if not isinstance(value, shape) or (shape is list and not all(isinstance(t, Mapping) for t in value)):
+            expected = "a list of tolerations" if shape is list else "a map"
+            raise PlacementValuesError(
+                path,
+                f"{field} of {workload.name} must be {expected}, not {value!r}",
+                f"give {expected} in Kubernetes form",
+            )
+        if field == "nodeAffinity":
+            pod["affinity"] = {**pod.get("affinity", {}), "nodeAffinity": value}
+        else:
+            pod[field] = value
+    return pod
 
 
 def place_release(
@@ -120,7 +157,29 @@ def place_release(
         if not workload_enabled(workload, values):
             continue
         arches = {image.ref: image.arches for image in workload.images}
-        verdicts = [evaluate(pod_spec_at(workload, values), node, arches) for node in nodes]
+        try:
+            pod = pod_spec_at(workload, values)
+            verdicts = [evaluate(pod, node, arches) for node in nodes]
+        except PlacementValuesError as error:
+            raise StackConfigError(
+                [
+                    ConfigIssue(
+                        config_path("addons", spec.key, "values", ".".join(error.path)),
+                        error.problem,
+                        error.fix,
+                    )
+                ]
+            ) from None
+        except ValueError as error:  # the scheduler model met an operator Kubernetes does not know
+            raise StackConfigError(
+                [
+                    ConfigIssue(
+                        config_path("addons", spec.key, "values"),
+                        f"{spec.release} {workload.name}: {error}",
+                        "use an operator Kubernetes knows (In, NotIn, Exists, DoesNotExist, Gt, Lt)",
+                    )
+                ]
+            ) from None
         landing = [verdict.pool for verdict in verdicts if verdict.runs]
         entries.append(PlacementEntry(spec.release, workload.name, workload.kind.value, tuple(landing)))
         findings += judge(

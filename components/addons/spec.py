@@ -69,17 +69,28 @@ def on_both_arches(resources: Resources) -> dict[Arch, Resources]:
     return {Arch.AMD64: resources, Arch.ARM64: resources}
 
 
+KeyPath = str | tuple[str, ...] | None
+"""A key below a workload's path: a name, or several levels (``("container", "resources")``)."""
+
+
+def key_path(base: tuple[str, ...], key: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (*base, *((key,) if isinstance(key, str) else key))
+
+
 @dataclass(frozen=True)
 class PlacementKeys:
-    """The names of a workload's keys below its path; None where the chart has no such key."""
+    """Where a workload's keys sit below its path; None where the chart has no such key."""
 
-    node_selector: str | None = "nodeSelector"
-    tolerations: str | None = "tolerations"
-    affinity: str | None = "affinity"
-    resources: str | None = "resources"
-    replicas: str | None = "replicaCount"
-    priority_class: str | None = "priorityClassName"
-    topology_spread: str | None = "topologySpreadConstraints"
+    node_selector: KeyPath = "nodeSelector"
+    tolerations: KeyPath = "tolerations"
+    affinity: KeyPath = "affinity"
+    """A whole pod ``affinity``."""
+    node_affinity: KeyPath = None
+    """Only the ``nodeAffinity`` part, for charts that take it alone (kyverno)."""
+    resources: KeyPath = "resources"
+    replicas: KeyPath = "replicaCount"
+    priority_class: KeyPath = "priorityClassName"
+    topology_spread: KeyPath = "topologySpreadConstraints"
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,9 @@ class Workload:
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
     enabled_by: tuple[str, ...] | None = None
-    """A boolean values path that turns this workload on or off; None when it always runs."""
+    """A values path that turns this workload on or off; None when it always runs."""
+    enabled_when: Any = True
+    """The value at ``enabled_by`` that runs it: true for a flag, or e.g. ``"daemonset"`` for a mode."""
     enabled_by_default: bool = True
     """Whether the chart runs it when ``enabled_by`` is not set in the values."""
 

@@ -21,18 +21,26 @@ from components.core.config_base import ConfigModel
 from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
 from components.core.kubernetes_versions import (
     DEFAULT_KUBERNETES_VERSION,
+    EKS_VERSIONS,
     SupportLevel,
     standard_versions,
     support_level,
 )
-from components.core.pools import CapacityType, OsFamily
+from components.core.pools import ARCH_LABEL, CapacityType, OsFamily
 from components.core.taints import TaintEffect
 from components.core.topology import Topology
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
-RESERVED_LABEL_PREFIXES = ("node.armful.dev/", "kubernetes.io/", "k8s.io/", "eks.amazonaws.com/")
-RESERVED_TAINT_KEYS = frozenset({"CriticalAddonsOnly", "kubernetes.io/arch"})
+# The kubelet refuses to set labels in these domains and their subdomains (node-role.kubernetes.io/...)
+# on its own node, so a node group carrying one never joins; Armful's own domain is Armful's.
+RESERVED_LABEL_DOMAINS = ("node.armful.dev", "kubernetes.io", "k8s.io", "eks.amazonaws.com")
+RESERVED_TAINT_KEYS = frozenset({"CriticalAddonsOnly", ARCH_LABEL})
+
+
+def reserved_label(key: str) -> bool:
+    domain = key.split("/", 1)[0] if "/" in key else ""
+    return any(domain == reserved or domain.endswith(f".{reserved}") for reserved in RESERVED_LABEL_DOMAINS)
 
 
 class TaintConfig(ConfigModel):
@@ -99,7 +107,7 @@ class PoolConfig(ConfigModel):
     @classmethod
     def _labels_not_reserved(cls, labels: dict[str, str]) -> dict[str, str]:
         for key in labels:
-            if key.startswith(RESERVED_LABEL_PREFIXES):
+            if reserved_label(key):
                 raise ValueError(
                     f"label {key!r} uses a prefix Armful or Kubernetes sets on nodes. "
                     "Fix: use a key of your own domain, such as example.com/team"
@@ -164,9 +172,16 @@ class ClusterConfig(ConfigModel):
 def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date | None = None) -> None:
     level = support_level(version, today)
     current = ", ".join(standard_versions(today)) or "the newest version EKS offers"
-    if level == SupportLevel.UNSUPPORTED:
+    if level == SupportLevel.ENDED:
         raise ValueError(
-            f"EKS does not support Kubernetes {version!r}. Fix: use a version in standard support ({current})"
+            f"EKS no longer supports Kubernetes {version!r}. Fix: use a version in standard support ({current})"
+        )
+    if level == SupportLevel.UNKNOWN:
+        known = ", ".join(v.version for v in EKS_VERSIONS)
+        raise ValueError(
+            f"Kubernetes {version!r} is not in Armful's table of EKS versions ({known}). Fix: use a version "
+            f"in standard support ({current}); if EKS has released {version}, add it to "
+            "components/core/kubernetes_versions.py"
         )
     if level == SupportLevel.EXTENDED and not allow_extended:
         raise ValueError(

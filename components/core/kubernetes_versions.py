@@ -2,7 +2,8 @@
 
 EKS gives a minor version 14 months of standard support and then 12 of extended support, which is
 billed extra per cluster hour. Armful defaults to a version in standard support, accepts one in
-extended support only when the user says so, and rejects anything else.
+extended support only when the user says so, and rejects anything else. The table is EKS's published
+calendar as of 2026-04 (1.35 the newest then); add a version here when EKS releases it.
 """
 
 from __future__ import annotations
@@ -31,19 +32,26 @@ DEFAULT_KUBERNETES_VERSION = "1.35"
 class SupportLevel:
     STANDARD = "standard"
     EXTENDED = "extended"
-    UNSUPPORTED = "unsupported"
+    ENDED = "ended"
+    UNKNOWN = "unknown"
 
 
-def support_level(version: str, today: dt.date | None = None) -> str:
-    day = today or dt.date.today()
+def today() -> dt.date:
+    """The date support is judged on; tests pin it so the suite does not rot as EKS's calendar moves."""
+    return dt.date.today()
+
+
+def support_level(version: str, on: dt.date | None = None) -> str:
+    day = on or today()
     for known in EKS_VERSIONS:
         if known.version == version:
             if day <= known.standard_support_ends:
                 return SupportLevel.STANDARD
             if day <= known.extended_support_ends:
                 return SupportLevel.EXTENDED
-    return SupportLevel.UNSUPPORTED
+            return SupportLevel.ENDED
+    return SupportLevel.UNKNOWN
 
 
-def standard_versions(today: dt.date | None = None) -> list[str]:
-    return [v.version for v in EKS_VERSIONS if support_level(v.version, today) == SupportLevel.STANDARD]
+def standard_versions(on: dt.date | None = None) -> list[str]:
+    return [v.version for v in EKS_VERSIONS if support_level(v.version, on) == SupportLevel.STANDARD]

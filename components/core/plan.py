@@ -16,7 +16,7 @@ from components.core.config import StackConfig
 from components.core.errors import ConfigIssue, StackConfigError
 from components.core.findings import Finding, FindingLevel
 from components.core.pool_planner import plan_pools
-from components.core.pools import PoolPlan, PoolRole
+from components.core.pools import PoolPlan, PoolRole, system_pool
 from components.core.topology import Topology
 from components.placement.app_placement import WorkloadPlacement, place_user_workloads
 
@@ -38,7 +38,7 @@ class Plan:
 
     @property
     def system_pool(self) -> PoolPlan:
-        return next(pool for pool in self.pools if pool.role is PoolRole.SYSTEM)
+        return system_pool(self.pools)
 
     @property
     def worker_pools(self) -> tuple[PoolPlan, ...]:

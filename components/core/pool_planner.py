@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from components.core.arch import Arch, arch_of_instance_type, instance_family
 from components.core.config import PoolConfig, PoolsConfig
 from components.core.errors import ConfigIssue, config_path, raise_if_any
-from components.core.pools import POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
+from components.core.pools import ARCH_LABEL, POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
 from components.core.taints import Taint, TaintEffect
 from components.core.topology import Topology
 
@@ -16,7 +16,7 @@ CRITICAL_ADDONS_ONLY = Taint("CriticalAddonsOnly", "true", TaintEffect.NO_SCHEDU
 
 def arch_taint(arch: Arch) -> Taint:
     """The GKE convention: a pool of the non-preferred arch in ``mixed`` takes only pods that opt in."""
-    return Taint("kubernetes.io/arch", arch.value, TaintEffect.NO_SCHEDULE)
+    return Taint(ARCH_LABEL, arch.value, TaintEffect.NO_SCHEDULE)
 
 
 def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
@@ -179,10 +179,17 @@ def mixed_needs_both_arches(pools: Sequence[PoolPlan], path: str, remedy: str) -
         ConfigIssue(
             path,
             f"topology mixed needs worker pools of both architectures, but none is {', '.join(missing)}",
-            f"add {remedy.format(arches=' or '.join(missing))}, or "
-            + ("pick topology all-arm" if missing == [Arch.AMD64] else "pick another topology"),
+            f"add {remedy.format(arches=' or '.join(missing))}" + _other_topology(pools, missing),
         )
     ]
+
+
+def _other_topology(pools: Sequence[PoolPlan], missing: list[Arch]) -> str:
+    """The topology that fits Graviton-only workers; none fits x86-only workers (Armful is for Arm)."""
+    if missing != [Arch.AMD64]:
+        return ""
+    system = {pool.arch for pool in pools if pool.role is PoolRole.SYSTEM}
+    return ", or pick topology " + ("arm-workers" if system == {Arch.AMD64} else "all-arm")
 
 
 def pool_config_path(pools: Sequence[PoolPlan], pool: PoolPlan) -> tuple[str | int, ...]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from components.core.arch import Arch
-from components.core.taints import Taint, TaintEffect
+from components.core.taints import Taint
 
 POOL_LABEL = "node.armful.dev/pool"
 ROLE_LABEL = "node.armful.dev/role"
@@ -75,8 +76,9 @@ class PoolPlan:
 
     @property
     def max_unavailable(self) -> int:
-        """Nodes replaced at once in a rolling update: one for small pools, a quarter of larger ones."""
-        return max(1, self.max_size // 4)
+        """Nodes replaced at once in a rolling update: one for small pools, a quarter of larger ones,
+        and never more than the 100 the EKS API accepts."""
+        return min(100, max(1, self.max_size // 4))
 
     @property
     def node_labels(self) -> dict[str, str]:
@@ -98,6 +100,11 @@ class PoolPlan:
             "labels": dict(self.labels),
             "taints": [taint.to_kubernetes() for taint in self.taints],
         }
+
+
+def system_pool(pools: Sequence[PoolPlan]) -> PoolPlan:
+    """The one pool of role system (validation guarantees exactly one)."""
+    return next(pool for pool in pools if pool.role is PoolRole.SYSTEM)
 
 
 def pool_from_description(
@@ -125,8 +132,5 @@ def pool_from_description(
         desired_size=0,
         disk_size_gib=0,
         labels=dict(labels or {}),
-        taints=tuple(
-            Taint(taint["key"], taint.get("value", ""), TaintEffect(taint.get("effect", "NoSchedule")))
-            for taint in taints
-        ),
+        taints=tuple(Taint.from_kubernetes(taint) for taint in taints),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,6 +35,13 @@ class Taint:
     key: str
     value: str
     effect: TaintEffect
+
+    @classmethod
+    def from_kubernetes(cls, taint: Mapping[str, str]) -> Taint:
+        """``{"key", "value"?, "effect"?: "NoSchedule"}``, the form users write; effect defaults to NoSchedule."""
+        return cls(
+            taint["key"], taint.get("value", ""), TaintEffect(taint.get("effect", TaintEffect.NO_SCHEDULE))
+        )
 
     def to_kubernetes(self) -> dict[str, str]:
         """The form users see and nodes carry: ``{"key", "value", "effect": "NoSchedule"}``."""

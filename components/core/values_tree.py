@@ -26,12 +26,13 @@ def set_path(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Maps merge key by key, a null removes a key, anything else (lists too) replaces: Helm's merge."""
+    """Maps merge key by key; anything else (lists, and nulls) replaces, as in Helm's values merge.
+
+    A null is kept: Helm, given the merged values, removes that key from the chart's defaults too.
+    """
     merged = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
@@ -46,3 +47,12 @@ def leaf_paths(tree: Mapping[str, Any], prefix: Path = ()) -> Iterator[Path]:
             yield from leaf_paths(value, path)
         else:
             yield path
+
+
+def without_nulls(tree: Any) -> Any:
+    """Values as the chart's templates see them: Helm drops every key whose value is null."""
+    if isinstance(tree, Mapping):
+        return {key: without_nulls(value) for key, value in tree.items() if value is not None}
+    if isinstance(tree, list):
+        return [without_nulls(value) for value in tree]
+    return tree

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from components.addons.spec import Resources, Workload
+from components.addons.spec import Resources, Workload, key_path
 from components.core.arch import Arch
-from components.core.pools import ARCH_LABEL, PoolPlan, PoolRole
+from components.core.pools import ARCH_LABEL, PoolPlan, system_pool
 from components.core.values_tree import set_path
 from components.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
 
@@ -28,31 +28,25 @@ def image_arches(workload: Workload) -> frozenset[Arch]:
     return arches
 
 
-def target_pools(workload: Workload, pools: Sequence[PoolPlan]) -> list[PoolPlan]:
-    """The pools a workload is meant to run on, before any user override."""
-    if workload.kind.is_node_agent:
-        return list(pools)
-    return [pool for pool in pools if pool.role is PoolRole.SYSTEM]
-
-
 def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str, Any]:
     """The values Armful sets for one workload, as a tree rooted at the chart's top level."""
     keys = workload.keys
     runnable = image_arches(workload)
     cluster_arches = {pool.arch for pool in pools}
-    entries: dict[str | None, Any] = {}
+    entries: dict[str | tuple[str, ...] | None, Any] = {}
 
     if workload.kind.is_node_agent:
         selector = {}
         entries[keys.tolerations] = node_agent_tolerations(pools)
         entries[keys.priority_class] = SYSTEM_NODE_CRITICAL
-        resources = _largest(workload.resources.values())
+        resources = _largest(
+            profile for arch, profile in workload.resources.items() if arch in cluster_arches
+        )
     else:
         selector = system_node_selector()
-        system_arch = next(pool.arch for pool in pools if pool.role is PoolRole.SYSTEM)
         entries[keys.tolerations] = system_tolerations(pools)
         entries[keys.priority_class] = SYSTEM_CLUSTER_CRITICAL
-        resources = workload.resources.get(system_arch)
+        resources = workload.resources.get(system_pool(pools).arch)
         if workload.replicas is not None:
             entries[keys.replicas] = workload.replicas
         if workload.pod_labels and (workload.replicas or 0) > 1:
@@ -68,9 +62,9 @@ def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str,
     tree: dict[str, Any] = {}
     for key, value in entries.items():
         if key is not None:
-            set_path(tree, (*workload.path, key), value)
+            set_path(tree, key_path(workload.path, key), value)
     for key, value in workload.extra_values.items():
-        set_path(tree, (*workload.path, key), value)
+        set_path(tree, key_path(workload.path, key), value)
     return tree
 
 
@@ -85,7 +79,7 @@ def zone_spread(pod_labels: dict[str, str] | Any) -> dict[str, Any]:
 
 
 def _largest(profiles: Iterable[Resources]) -> Resources | None:
-    """A DaemonSet has one pod spec for every arch: give it what the hungrier arch needs, per field."""
+    """A DaemonSet has one pod spec for every arch in the cluster: give it what the hungrier one needs."""
     candidates = list(profiles)
     if not candidates:
         return None
