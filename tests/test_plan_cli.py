@@ -72,7 +72,8 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     ),
 }
 
-TOP_LEVEL_KEYS = {"stack", "topology", "pools", "releases", "placement", "findings"}
+# design §6, plus `workloads`: where the user's own workloads land and the values that get them there.
+TOP_LEVEL_KEYS = {"stack", "topology", "pools", "releases", "placement", "workloads", "findings"}
 POOL_KEYS = {
     "name",
     "role",
@@ -87,7 +88,7 @@ POOL_KEYS = {
     "taints",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
-PLACEMENT_KEYS = {"release", "workload", "kind", "pools"}
+PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook"}
 FINDING_KEYS = {"level", "code", "message"}
 
 

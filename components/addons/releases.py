@@ -47,7 +47,10 @@ class PlacementEntry:
     release: str
     workload: str
     kind: str
+    """The Kubernetes kind: Deployment, StatefulSet, DaemonSet, Job."""
     pools: tuple[str, ...]
+    hook: bool = False
+    """A Helm hook: if it cannot be scheduled, ``helm install`` hangs until it times out."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class PlacementEntry:
             "workload": self.workload,
             "kind": self.kind,
             "pools": list(self.pools),
+            "hook": self.hook,
         }
 
 
@@ -181,7 +185,15 @@ def place_release(
                 ]
             ) from None
         landing = [verdict.pool for verdict in verdicts if verdict.runs]
-        entries.append(PlacementEntry(spec.release, workload.name, workload.kind.value, tuple(landing)))
+        entries.append(
+            PlacementEntry(
+                spec.release,
+                workload.name,
+                workload.kind.kubernetes_kind,
+                tuple(landing),
+                workload.kind.is_hook,
+            )
+        )
         findings += judge(
             f"{spec.release} {workload.kind.value} {workload.name}",
             node_agent=workload.kind.is_node_agent,

@@ -34,6 +34,14 @@ class WorkloadKind(StrEnum):
     def is_node_agent(self) -> bool:
         return self is WorkloadKind.DAEMONSET
 
+    @property
+    def is_hook(self) -> bool:
+        return self is WorkloadKind.HOOK_JOB
+
+    @property
+    def kubernetes_kind(self) -> str:
+        return "Job" if self.is_hook else self.value
+
 
 @dataclass(frozen=True)
 class Image:

@@ -95,10 +95,13 @@ def plan_table(plan: Plan) -> str:
         lines += _indented(pool_placement(pool).to_json())
     if plan.topology is Topology.MIXED:
         other = next(arch for arch in Arch if arch is not plan.config.effective_preferred_arch)
-        lines.append(
-            f"  any {other.value} pool (apps without an {plan.config.effective_preferred_arch.value} build):"
-        )
-        lines += _indented(arch_placement(plan.pools, other).to_json())
+        any_other = arch_placement(plan.pools, other)
+        if any_other is not None:
+            preferred = plan.config.effective_preferred_arch.value
+            lines.append(
+                f"  any {other.value} pool you have not tainted (apps without an {preferred} build):"
+            )
+            lines += _indented(any_other.to_json())
     if plan.workloads:
         lines += ["", "Your workloads"]
         for workload in plan.workloads:

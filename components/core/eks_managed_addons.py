@@ -14,6 +14,9 @@ from typing import Any
 from components.core.pools import PoolPlan
 from components.placement.rules import system_node_selector, system_tolerations
 
+POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+# EKS installs a managed add-on's workloads in kube-system.
+ADDON_NAMESPACE = "kube-system"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 
@@ -25,9 +28,9 @@ class ManagedAddon:
     pod_identity_service_account: str | None = None
     managed_policy: str | None = None
     needs_nodes: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "configuration_values": self.configuration_values}
+    """Its controllers must have nodes to run on, or EKS reports the add-on degraded."""
+    needs: tuple[str, ...] = ()
+    """Managed add-ons that must be installed first."""
 
 
 def managed_addons(pools: Sequence[PoolPlan]) -> list[ManagedAddon]:
@@ -36,7 +39,7 @@ def managed_addons(pools: Sequence[PoolPlan]) -> list[ManagedAddon]:
         "tolerations": system_tolerations(pools),
     }
     return [
-        ManagedAddon("eks-pod-identity-agent"),
+        ManagedAddon(POD_IDENTITY_AGENT),
         ManagedAddon(
             "coredns",
             configuration_values={"replicaCount": 2, **controller_placement},
@@ -51,5 +54,7 @@ def managed_addons(pools: Sequence[PoolPlan]) -> list[ManagedAddon]:
             pod_identity_service_account=EBS_CSI_SERVICE_ACCOUNT,
             managed_policy=EBS_CSI_POLICY,
             needs_nodes=True,
+            # Its controller gets AWS credentials from Pod Identity, which the agent serves on each node.
+            needs=(POD_IDENTITY_AGENT,),
         ),
     ]

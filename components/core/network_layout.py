@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
@@ -22,4 +23,37 @@ def subnet_layout(cidr: IPv4Network, availability_zones: int) -> SubnetLayout:
     public_pool = list(eighths[-1].subnets(prefixlen_diff=_SPLIT_BITS))
     return SubnetLayout(
         private=tuple(eighths[:availability_zones]), public=tuple(public_pool[:availability_zones])
+    )
+
+
+# AZ IDs where EKS does not place a cluster's control-plane subnets (Amazon EKS User Guide, "View Amazon
+# EKS networking requirements for VPC and subnets", subnet requirements). IDs, not names: the names
+# map to different zones in different accounts.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+# Standard AZs only: Local Zones and Wavelength Zones are opt-in, and EKS places neither control-plane
+# subnets nor managed node groups there.
+STANDARD_ZONES_FILTER = {"name": "opt-in-status", "values": ["opt-in-not-required"]}
+
+
+class NotEnoughZonesError(ValueError):
+    """The region has fewer AZs that EKS supports than the network asks for."""
+
+
+def choose_zones(names: Sequence[str], zone_ids: Sequence[str], wanted: int, subject: str) -> list[str]:
+    """The first ``wanted`` AZ names whose IDs EKS supports, or an error that names the fix."""
+    usable = [
+        name for name, zone_id in zip(names, zone_ids, strict=True) if zone_id not in EKS_UNSUPPORTED_ZONE_IDS
+    ]
+    if len(usable) >= wanted:
+        return usable[:wanted]
+    found = f"{len(usable)} ({', '.join(usable)})" if usable else "none"
+    fix = (
+        f"set availability_zones (stack config armful:network.availabilityZones) to {len(usable)}"
+        if len(usable) >= 2
+        else "use a region with at least two standard AZs that EKS supports"
+    )
+    raise NotEnoughZonesError(
+        f"{subject}: availability_zones asks for {wanted} AZs, but the region has {found} standard AZs "
+        f"where EKS can run (Local Zones and AZs {', '.join(EKS_UNSUPPORTED_ZONE_IDS)} are left out). "
+        f"Fix: {fix}"
     )

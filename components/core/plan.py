@@ -54,7 +54,8 @@ class Plan:
             "topology": self.topology.value,
             "pools": [pool.to_json() for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
-            "placement": [entry.to_json() for entry in [*self.placement, *self.workloads]],
+            "placement": [entry.to_json() for entry in self.placement],
+            "workloads": [workload.to_json() for workload in self.workloads],
             "findings": [finding.to_json() for finding in self.findings],
         }
 
@@ -80,7 +81,7 @@ def build_plan(
     releases, placement, findings = plan_releases(
         config.addons, config.topology, pools, config.cluster.name, region, vpc_id
     )
-    workloads, workload_findings = place_user_workloads(config, pools, image_arches)
+    workloads, workload_findings = place_user_workloads(config, pools, image_arches, stack)
     return Plan(
         stack=stack,
         region=region,

@@ -19,6 +19,13 @@ def arch_taint(arch: Arch) -> Taint:
     return Taint(ARCH_LABEL, arch.value, TaintEffect.NO_SCHEDULE)
 
 
+def is_armful_taint(taint: Taint) -> bool:
+    """A taint Armful puts on pools by topology, as opposed to one the user added."""
+    return taint == CRITICAL_ADDONS_ONLY or (
+        taint.key == ARCH_LABEL and taint.effect is TaintEffect.NO_SCHEDULE
+    )
+
+
 def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
     """The system pool first, then the worker pools in config order; raises StackConfigError."""
     issues: list[ConfigIssue] = []

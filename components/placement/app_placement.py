@@ -7,19 +7,18 @@ can use any pool of that arch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from components.core.arch import Arch
 from components.core.config import StackConfig, WorkloadConfig
 from components.core.findings import Finding, FindingLevel
+from components.core.pool_planner import is_armful_taint
 from components.core.pools import ARCH_LABEL, POOL_LABEL, PoolPlan, PoolRole
 from components.core.topology import Topology
 from components.placement.rules import tolerations_for
 from components.placement.scheduler import NodeProfile, evaluate
-
-USER_WORKLOADS = "user-workloads"
 
 
 @dataclass(frozen=True)
@@ -48,15 +47,27 @@ def pool_placement(pool: PoolPlan) -> AppPlacement:
     return AppPlacement({POOL_LABEL: pool.name}, tolerations_for(pool.taints))
 
 
-def arch_placement(pools: Sequence[PoolPlan], arch: Arch) -> AppPlacement:
-    """Land on any worker pool of this arch (the way ``mixed`` apps opt in to the other arch)."""
-    taints = [
-        taint
+def general_pools(pools: Sequence[PoolPlan], arch: Arch) -> list[PoolPlan]:
+    """Worker pools of this arch that any app may use: none of their taints is the user's own.
+
+    A pool the user tainted (spot, dedicated to a team) stays opt-in; Armful's own arch taint in
+    ``mixed`` only asks apps to say which arch they need.
+    """
+    return [
+        pool
         for pool in pools
-        if pool.role is PoolRole.WORKERS and pool.arch is arch
-        for taint in pool.taints
+        if pool.role is PoolRole.WORKERS
+        and pool.arch is arch
+        and all(is_armful_taint(t) for t in pool.taints)
     ]
-    return AppPlacement({ARCH_LABEL: arch.value}, tolerations_for(taints))
+
+
+def arch_placement(pools: Sequence[PoolPlan], arch: Arch) -> AppPlacement | None:
+    """Land on any general pool of this arch (the way ``mixed`` apps opt in to the other arch)."""
+    general = general_pools(pools, arch)
+    if not general:
+        return None
+    return AppPlacement({ARCH_LABEL: arch.value}, tolerations_for(t for pool in general for t in pool.taints))
 
 
 @dataclass(frozen=True)
@@ -68,22 +79,31 @@ class WorkloadPlacement:
     placement: AppPlacement | None
 
     def to_json(self) -> dict[str, Any]:
+        """An entry of the plan's ``workloads``: where it lands and the values that get it there."""
         return {
-            "release": USER_WORKLOADS,
-            "workload": self.name,
-            "kind": "Workload",
+            "name": self.name,
+            "images": list(self.images),
+            "arches": sorted(arch.value for arch in self.arches) if self.arches is not None else None,
             "pools": list(self.pools),
+            **(
+                self.placement.to_json()
+                if self.placement is not None
+                else {"nodeSelector": None, "tolerations": None}
+            ),
         }
 
 
 def place_user_workloads(
-    config: StackConfig, pools: Sequence[PoolPlan], image_arches: dict[str, frozenset[Arch]] | None = None
+    config: StackConfig,
+    pools: Sequence[PoolPlan],
+    image_arches: Mapping[str, frozenset[Arch]] | None = None,
+    stack: str = "<stack>",
 ) -> tuple[list[WorkloadPlacement], list[Finding]]:
     """Where each workload from stack config lands, with the values it needs, and what stops it."""
     placements, findings = [], []
     for workload in config.workloads:
         arches = workload_arches(workload, image_arches or {})
-        placement, finding = _choose(config, pools, workload, arches)
+        placement, finding = _choose(config, pools, workload, arches, stack)
         landing = ()
         if placement is not None:
             nodes = [NodeProfile.of_pool(pool) for pool in pools]
@@ -102,47 +122,64 @@ def place_user_workloads(
 
 
 def workload_arches(
-    workload: WorkloadConfig, image_arches: dict[str, frozenset[Arch]]
+    workload: WorkloadConfig, image_arches: Mapping[str, frozenset[Arch]]
 ) -> frozenset[Arch] | None:
-    """The arches every image of the workload has: read from registries when known, else as declared."""
+    """The arches every image of the workload has: as read from registries, the declared arches
+    standing in for images not read; None when neither says."""
     read = [image_arches[image] for image in workload.images if image in image_arches]
-    if len(read) == len(workload.images):
-        return frozenset.intersection(*read) if read else frozenset()
-    if workload.arches:
-        return frozenset(workload.arches)
-    return None
+    if len(read) < len(workload.images):
+        if not workload.arches:
+            return None
+        read.append(frozenset(workload.arches))
+    return frozenset.intersection(*read)
 
 
 def _choose(
-    config: StackConfig, pools: Sequence[PoolPlan], workload: WorkloadConfig, arches: frozenset[Arch] | None
+    config: StackConfig,
+    pools: Sequence[PoolPlan],
+    workload: WorkloadConfig,
+    arches: frozenset[Arch] | None,
+    stack: str,
 ) -> tuple[AppPlacement | None, Finding | None]:
-    workers = [pool for pool in pools if pool.role is PoolRole.WORKERS]
-    worker_arches = {pool.arch for pool in workers}
+    worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS}
     preferred = config.effective_preferred_arch if config.topology is Topology.MIXED else Arch.ARM64
+    subject = f"workload {workload.name} ({', '.join(workload.images)})"
     if arches is None:
-        return arch_placement(pools, preferred), Finding(
-            FindingLevel.WARNING,
-            "arch-unknown",
-            f"workload {workload.name}: the arches of {', '.join(workload.images)} are unknown; Armful assumes "
-            f"{preferred.value}. Run `python -m components readiness --stack {'<stack>'}` or declare arches",
+        target, note = (
+            preferred,
+            Finding(
+                FindingLevel.WARNING,
+                "arch-unknown",
+                f"{subject}: the arches of its images are unknown; Armful assumes {preferred.value}. "
+                f"Fix: run `python -m components readiness --stack {stack}`, or declare its arches",
+            ),
         )
-    if preferred in arches:
-        return arch_placement(pools, preferred), None
-    usable = sorted(arches & worker_arches)
-    if config.topology is Topology.MIXED and usable:
-        other = Arch(usable[0])
-        return arch_placement(pools, other), Finding(
+    elif preferred in arches:
+        target, note = preferred, None
+    elif config.topology is Topology.MIXED and arches & worker_arches:
+        target = next(iter(sorted(arches & worker_arches)))
+        note = Finding(
             FindingLevel.WARNING,
             "other-arch",
-            f"workload {workload.name} has no {preferred.value} build ({', '.join(workload.images)}): it will run "
-            f"on the {other.value} pools; give it the nodeSelector and tolerations shown for it",
+            f"{subject} has no {preferred.value} build: it will run on the {target.value} pools. "
+            "Fix: give it the nodeSelector and tolerations plan shows for it",
         )
-    missing = ", ".join(workload.images)
-    return None, Finding(
-        FindingLevel.ERROR,
-        "wrong-arch",
-        f"workload {workload.name}: {missing} has no {'/'.join(sorted(a.value for a in worker_arches))} build, "
-        f"and topology {config.topology.value} has no worker pool it can run on "
-        f"(its images have {', '.join(sorted(a.value for a in arches)) or 'no known arch'}); "
-        "publish an arm64 build, or choose the mixed topology with an x86 pool",
+    else:
+        return None, Finding(
+            FindingLevel.ERROR,
+            "wrong-arch",
+            f"{subject} has no {'/'.join(sorted(a.value for a in worker_arches))} build, and topology "
+            f"{config.topology.value} has no worker pool it can run on (its images have "
+            f"{', '.join(sorted(a.value for a in arches)) or 'no known arch'}). Fix: publish an arm64 build, "
+            "or choose the mixed topology with an x86 pool",
+        )
+    placement = arch_placement(pools, target)
+    if placement is not None:
+        return placement, note
+    tainted = next(pool for pool in pools if pool.role is PoolRole.WORKERS and pool.arch is target)
+    return pool_placement(tainted), note or Finding(
+        FindingLevel.WARNING,
+        "opt-in-pool",
+        f"{subject}: every {target.value} worker pool carries a taint of yours, so it can only run where "
+        f"it opts in; plan shows the values for pool {tainted.name}",
     )

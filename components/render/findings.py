@@ -47,7 +47,9 @@ class TemplatePlacement:
 
     def entry(self) -> PlacementEntry:
         """The same shape as the plan's ``placement`` entries (design §6)."""
-        return PlacementEntry(self.release, self.template.name, self.template.kind, self.pools)
+        return PlacementEntry(
+            self.release, self.template.name, self.template.kind, self.pools, self.template.is_hook
+        )
 
 
 def render_findings(

@@ -11,6 +11,7 @@ import yaml
 from example_stacks import stack_file_config
 
 from components.cli.main import main
+from components.core.arch import Arch
 from components.core.config import parse_stack_config, strip_namespace
 from components.core.plan import Plan, build_plan
 
@@ -73,3 +74,35 @@ def test_plan_exits_non_zero_and_names_the_image_in_all_arm(
     out = capsys.readouterr().out
     assert status == 1
     assert "error: [wrong-arch]" in out and AMD64_ONLY in out
+
+
+def test_apps_are_not_told_to_tolerate_pools_the_user_tainted() -> None:
+    """arm-workers' batch-arm-spot pool is tainted example.com/spot: ordinary apps stay off it."""
+    plan = plan_for("arm-workers", [{"name": "web", "images": ["web:1"], "arches": ["arm64"]}])
+    (workload,) = plan.workloads
+    assert workload.pools == ("general-arm",)
+    assert workload.placement is not None and workload.placement.tolerations == []
+    assert not plan.findings
+
+
+def test_when_every_pool_of_the_arch_is_tainted_the_app_opts_in_to_one_explicitly() -> None:
+    raw = strip_namespace(stack_file_config("arm-workers"))
+    raw["workerPools"] = [raw["workerPools"][1]]  # only the spot pool, tainted example.com/spot
+    raw["workloads"] = [{"name": "web", "images": ["web:1"], "arches": ["arm64"]}]
+    plan = build_plan("arm-workers", parse_stack_config(raw), region="us-west-2")
+    (workload,) = plan.workloads
+    assert workload.pools == ("batch-arm-spot",)
+    assert workload.placement is not None
+    assert workload.placement.node_selector == {"node.armful.dev/pool": "batch-arm-spot"}
+    assert [(f.level.value, f.code) for f in plan.findings] == [("warning", "opt-in-pool")]
+
+
+def test_registry_platforms_win_and_declared_arches_stand_in_only_for_unread_images() -> None:
+    workloads = [{"name": "api", "images": ["api:1", "sidecar:1"], "arches": ["amd64", "arm64"]}]
+    raw = strip_namespace(stack_file_config("all-arm"))
+    raw["workloads"] = workloads
+    config = parse_stack_config(raw)
+    # api:1 was read as amd64-only; sidecar:1 was not read: the declared arches stand in for it.
+    plan = build_plan("all-arm", config, region="eu-west-1", image_arches={"api:1": frozenset({Arch.AMD64})})
+    (error,) = plan.findings
+    assert error.code == "wrong-arch" and "api:1" in error.message
