@@ -1,4 +1,8 @@
-"""OpenTelemetry Collector as a gateway: apps send OTLP traces to it, it exports them to X-Ray or OTLP.
+"""OpenTelemetry Collector receiving OTLP traces and exporting them to X-Ray or an OTLP backend.
+
+As a gateway (a Deployment on the system pool, the default) apps send to its Service; as an agent (a
+DaemonSet on every node) apps send to their node. The chart's ``mode`` value decides which one runs, and
+Armful places whichever it is.
 
 The contrib distribution is used because the X-Ray exporter is not in the core one. The chart's schema
 rejects unknown keys (``additionalProperties: false``), and ``mode`` and ``image.repository`` are
@@ -22,8 +26,8 @@ from components.addons.spec import (
     Resources,
     Workload,
     WorkloadKind,
+    on_both_arches,
 )
-from components.core.arch import Arch
 
 RELEASE = "opentelemetry-collector"
 CHART_VERSION = "0.170.0"
@@ -42,6 +46,8 @@ XRAY_EXPORTER = "awsxray"
 
 
 class OpenTelemetryCollectorOptions(AddonOptions):
+    mode: Literal["gateway", "agent"] = "gateway"
+    """gateway: a Deployment apps send to; agent: a DaemonSet on every node."""
     traces_exporter: Literal["xray", "otlp"] = "xray"
     """Where traces go: AWS X-Ray in the stack's region, or an OTLP/gRPC backend (Tempo, Jaeger, ...)."""
     otlp_endpoint: str | None = None
@@ -63,6 +69,8 @@ class OpenTelemetryCollectorOptions(AddonOptions):
         return self
 
 
+CHART_MODES = {"gateway": "deployment", "agent": "daemonset"}
+
 # Two replicas behind the Service: apps keep sending while one is rescheduled.
 GATEWAY = Workload(
     name="opentelemetry-collector",
@@ -70,13 +78,23 @@ GATEWAY = Workload(
     images=(COLLECTOR_IMAGE,),
     keys=PlacementKeys(),
     # The memory limit matters: the chart derives GOMEMLIMIT and the memory_limiter from it.
-    resources={
-        Arch.AMD64: Resources(cpu="200m", memory="512Mi", memory_limit="1Gi"),
-        Arch.ARM64: Resources(cpu="200m", memory="512Mi", memory_limit="1Gi"),
-    },
+    resources=on_both_arches(Resources(cpu="200m", memory="512Mi", memory_limit="1Gi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": RELEASE},
     extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+    enabled_by=("mode",),
+    enabled_when=CHART_MODES["gateway"],
+)
+
+AGENT = Workload(
+    name="opentelemetry-collector-agent",
+    kind=WorkloadKind.DAEMONSET,
+    images=(COLLECTOR_IMAGE,),
+    keys=PlacementKeys(replicas=None, topology_spread=None),
+    resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
+    enabled_by=("mode",),
+    enabled_when=CHART_MODES["agent"],
+    enabled_by_default=False,
 )
 
 
@@ -90,7 +108,7 @@ def values(context: AddonContext) -> dict[str, Any]:
     options = context.options_as(OpenTelemetryCollectorOptions)
     exporter, exporter_config = _exporter(options, context.region)
     return {
-        "mode": "deployment",
+        "mode": CHART_MODES[options.mode],
         "image": {"repository": COLLECTOR_IMAGE.repository, "tag": COLLECTOR_IMAGE.tag},
         # The Pod Identity association names this service account.
         "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
@@ -143,11 +161,15 @@ SPEC = AddonSpec(
     repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
     version=CHART_VERSION,
     summary="traces (OpenTelemetry Collector gateway to AWS X-Ray or an OTLP backend)",
-    workloads=(GATEWAY,),
+    workloads=(GATEWAY, AGENT),
     values=values,
     options=OpenTelemetryCollectorOptions,
-    # The association is static; its X-Ray policy is used only with tracesExporter: xray.
-    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, managed_policies=(XRAY_WRITE_POLICY,)),
+    # Only X-Ray is an AWS API: an OTLP backend needs no AWS credentials.
+    pod_identity=PodIdentity(
+        service_account=SERVICE_ACCOUNT,
+        managed_policies=(XRAY_WRITE_POLICY,),
+        applies=lambda options: getattr(options, "traces_exporter", "xray") == "xray",
+    ),
     free_form_paths=(
         # The Collector's own configuration, passed through as it is.
         "config",

@@ -13,7 +13,7 @@ from typing import Any
 
 from components.addons.config import AddonsConfig
 from components.addons.context import VPC_ID, AddonContext, DeployTime
-from components.addons.spec import AddonSpec, LogGroup, Workload, key_path
+from components.addons.spec import AddonSpec, LogGroup, PodIdentity, Workload, key_path
 from components.core.errors import ConfigIssue, StackConfigError, config_path
 from components.core.findings import Finding
 from components.core.pools import PoolPlan
@@ -30,6 +30,8 @@ class ReleasePlan:
     values: dict[str, Any]
     """Exactly what Helm gets, with DeployTime placeholders for values only ``pulumi up`` knows."""
     log_group: LogGroup | None = None
+    pod_identity: PodIdentity | None = None
+    """AWS access through Pod Identity, when the add-on needs it with the options given."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -225,7 +227,10 @@ def plan_releases(
             vpc_id=vpc_id,
         )
         log_group = spec.log_group(cluster_name, context.options) if spec.log_group else None
-        release = ReleasePlan(spec, release_values(spec, context), log_group)
+        identity = spec.pod_identity
+        if identity is not None and identity.applies is not None and not identity.applies(context.options):
+            identity = None
+        release = ReleasePlan(spec, release_values(spec, context), log_group, identity)
         entries, release_findings = place_release(spec, release.values, pools, topology)
         releases.append(release)
         placement += entries

@@ -142,6 +142,8 @@ class PodIdentity:
     managed_policies: tuple[str, ...] = ()
     inline_policy: Callable[[str], dict[str, Any]] | None = None
     """Given the AWS partition, the policy document; None when managed policies suffice."""
+    applies: Callable[[AddonOptions], bool] | None = None
+    """Whether the add-on needs AWS access with these options; None when it always does."""
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ def judge(
                 level,
                 "wrong-arch",
                 f"{subject} may be scheduled where an image has no build for the node's arch "
-                f"(exec format error){in_topology}: {details}",
+                f"(exec format error){in_topology}: {details}. Fix: select only nodes of an arch its images "
+                "have (nodeSelector kubernetes.io/arch), or use images built for every arch it may land on",
             )
         ]
     if not landing:
@@ -58,7 +59,9 @@ def judge(
             Finding(
                 level,
                 "stranded",
-                f"{subject} can run on no pool{of_topology}: {reasons}.{why}{stranded_consequence}",
+                f"{subject} can run on no pool{of_topology}: {reasons}.{why}{stranded_consequence} Fix: give it "
+                "the nodeSelector and tolerations of a pool it should run on, with images built for that "
+                "pool's arch",
             )
         ]
     if node_agent:
@@ -73,7 +76,9 @@ def judge(
             Finding(
                 level,
                 "coverage-gap",
-                f"{subject} is a node agent but misses pools {', '.join(missed)}{why}{detail}{suffix}",
+                f"{subject} is a node agent but misses pools {', '.join(missed)}{why}{detail}{suffix}. Fix: "
+                "tolerate every pool's taints (Armful's values do unless an override removes them) and use "
+                "images built for every arch in the cluster",
             )
         ]
     system = {pool.name for pool in pools if pool.role is PoolRole.SYSTEM}

@@ -126,6 +126,7 @@ def test_node_agents_are_daemonsets_with_their_charts_priority_key() -> None:
         ("kubePrometheusStack", "node-exporter"),
         ("falco", "falco"),
         ("fluentBit", "fluent-bit"),
+        ("openTelemetryCollector", "opentelemetry-collector-agent"),
     }
     assert agents[("falco", "falco")].keys.priority_class == "podPriorityClassName"
 

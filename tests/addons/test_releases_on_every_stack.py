@@ -11,7 +11,7 @@ from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, run_stack_program, 
 from pulumi_harness import RecordingMocks, is_secret, reveal
 
 from components.addons.registry import ADDONS, BY_RELEASE
-from components.addons.releases import ReleasePlan, render_placeholders
+from components.addons.releases import ReleasePlan, render_placeholders, workload_enabled
 from components.core.config import parse_stack_config, strip_namespace
 from components.core.errors import StackConfigError
 from components.core.plan import Plan, build_plan
@@ -99,7 +99,12 @@ def test_every_workload_an_add_on_runs_is_placed(stack: str) -> None:
 def test_node_agents_tolerate_every_pool_taint(stack: str) -> None:
     plan = example_plan(stack)
     taints = {(t.key, t.value, t.effect.value) for pool in plan.pools for t in pool.taints}
-    agents = [(r, w) for r in plan.releases for w in r.spec.workloads if w.kind.is_node_agent]
+    agents = [
+        (r, w)
+        for r in plan.releases
+        for w in r.spec.workloads
+        if w.kind.is_node_agent and workload_enabled(w, r.values)
+    ]
     assert agents
     for release, workload in agents:
         tolerations = release.values
@@ -175,3 +180,30 @@ def substitute(tree: object, known: dict[str, str]) -> object:
     if isinstance(tree, list):
         return [substitute(value, known) for value in tree]
     return copy.deepcopy(tree)
+
+
+@pytest.mark.parametrize(
+    "collector",
+    [{"mode": "agent"}, {"values": {"mode": "daemonset"}}],
+    ids=["agent-option", "mode-override"],
+)
+def test_the_collector_as_an_agent_is_placed_as_a_node_agent(collector: dict) -> None:
+    plan = plan_with("mixed", {"openTelemetryCollector": collector})
+    (entry,) = [e for e in plan.placement if e.release == "opentelemetry-collector"]
+    assert (entry.kind, list(entry.pools)) == ("DaemonSet", [pool.name for pool in plan.pools])
+    (release,) = [r for r in plan.releases if r.spec.release == "opentelemetry-collector"]
+    # No Deployment-only settings linger: a DaemonSet has no replicas, PDB or system-pool selector.
+    assert {"replicaCount", "podDisruptionBudget", "nodeSelector"}.isdisjoint(release.values)
+    assert not schema_errors(release.spec, render_placeholders(release.values))
+    assert not plan.findings or all(f.level.value == "warning" for f in plan.findings)
+
+
+def test_the_collector_gets_aws_access_only_to_export_to_xray() -> None:
+    def identity(addons: dict) -> object:
+        plan = plan_with("mixed", addons)
+        return next(r for r in plan.releases if r.spec.release == "opentelemetry-collector").pod_identity
+
+    assert identity({}) is not None
+    assert (
+        identity({"openTelemetryCollector": {"tracesExporter": "otlp", "otlpEndpoint": "tempo:4317"}}) is None
+    )
