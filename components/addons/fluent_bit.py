@@ -25,8 +25,8 @@ from components.addons.spec import (
     Resources,
     Workload,
     WorkloadKind,
+    on_both_arches,
 )
-from components.core.arch import Arch
 
 RELEASE = "fluent-bit"
 CHART_VERSION = "0.58.1"
@@ -89,10 +89,7 @@ AGENT = Workload(
     keys=PlacementKeys(replicas=None, topology_spread=None),
     # No evidence of different needs on Graviton; the limit leaves room for the kubernetes filter's
     # metadata cache and chunks being flushed.
-    resources={
-        Arch.AMD64: Resources(cpu="100m", memory="128Mi", memory_limit="512Mi"),
-        Arch.ARM64: Resources(cpu="100m", memory="128Mi", memory_limit="512Mi"),
-    },
+    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
 )
 
 # Classic-mode sections. The chart renders them through `tpl`, so `{{ .Values.* }}` is resolved there;

@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from components.addons.context import AddonContext
-from components.addons.spec import AddonSpec, Image, PlacementKeys, Resources, Workload, WorkloadKind
-from components.core.arch import Arch
+from components.addons.namespaces import KUBE_SYSTEM
+from components.addons.spec import (
+    AddonSpec,
+    Image,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 SERVER = Workload(
     name="metrics-server",
     kind=WorkloadKind.DEPLOYMENT,
     images=(Image("registry.k8s.io/metrics-server/metrics-server", "v0.8.1"),),
     keys=PlacementKeys(replicas="replicas"),
-    resources={
-        Arch.AMD64: Resources(cpu="100m", memory="200Mi", memory_limit="400Mi"),
-        Arch.ARM64: Resources(cpu="100m", memory="200Mi", memory_limit="400Mi"),
-    },
+    resources=on_both_arches(Resources(cpu="100m", memory="200Mi", memory_limit="400Mi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "metrics-server"},
     extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
@@ -30,7 +35,7 @@ def values(context: AddonContext) -> dict[str, Any]:
 SPEC = AddonSpec(
     key="metricsServer",
     release="metrics-server",
-    namespace="kube-system",
+    namespace=KUBE_SYSTEM,
     chart="metrics-server",
     repository="https://kubernetes-sigs.github.io/metrics-server/",
     version="3.13.1",

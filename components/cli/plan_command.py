@@ -48,12 +48,16 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# pulumi up installs the add-ons through the API server, so it must reach the private endpoint.
+_PRIVATE_ONLY = "off (run pulumi up and kubectl from inside the VPC, or over a VPN or peering to it)"
+
+
 def plan_table(plan: Plan) -> str:
     config = plan.config
     lines = [
         f"Stack {plan.stack}: topology {plan.topology.value} ({plan.topology.summary}), region {plan.region}",
         f"Cluster {config.cluster.name}, Kubernetes {config.cluster.kubernetes_version}, "
-        f"public endpoint: {', '.join(map(str, config.cluster.endpoint.public_access_cidrs)) or 'off'}",
+        f"public endpoint: {', '.join(map(str, config.cluster.endpoint.public_access_cidrs)) or _PRIVATE_ONLY}",
         "",
         "Node pools",
         render_table(

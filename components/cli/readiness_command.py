@@ -13,6 +13,7 @@ from components.core.stack_plan import plan_stack
 from components.images.readiness import check_images, readiness_table, terminal_progress
 from components.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
 from components.images.stack_readiness import (
+    ImageVerdict,
     addon_images,
     declaration_mismatches,
     image_needs,
@@ -74,11 +75,23 @@ def _check_stack(args: argparse.Namespace, client: RegistryClient, out: TextIO) 
     }
     plan = plan_stack(stack=args.stack, stack_file=args.stack_file, image_arches=read_arches)
     needs = image_needs(plan)
+    # Placement moves images between pools, so this should be empty; if not, read them rather than fail.
+    late = [need.image for need in needs if need.image not in by_image]
+    if late:
+        more = _read(args, client, late)
+        results += more
+        by_image.update({result.image: result for result in more})
     verdicts = stack_verdicts(needs, [by_image[need.image] for need in needs])
+    # --image next to a stack: reported too, as plain image results (no pool needs them).
+    in_stack = {need.image for need in needs}
+    extras = [by_image[image] for image in dict.fromkeys(args.image) if image not in in_stack]
     if args.format == "json":
-        _dump([verdict.to_json() for verdict in verdicts], out)
+        _dump([verdict.to_json() for verdict in verdicts] + [_extra_json(result) for result in extras], out)
     else:
         out.write(readiness_table([verdict.result for verdict in verdicts]))
+        if extras:
+            out.write("\nAlso asked for with --image (not judged against the stack's pools):\n")
+            out.write(readiness_table(extras))
         failing = [verdict for verdict in verdicts if not verdict.ok]
         if failing:
             out.write("\nCannot run where the topology needs it:\n")
@@ -86,18 +99,25 @@ def _check_stack(args: argparse.Namespace, client: RegistryClient, out: TextIO) 
                 render_table(
                     ("image", "used by", "pools without a build (or unread)"),
                     [
-                        (
-                            verdict.need.image,
-                            ", ".join(verdict.need.used_by),
-                            ", ".join(name for name, ok in verdict.per_pool.items() if ok is not True),
-                        )
+                        (verdict.need.image, ", ".join(verdict.need.used_by), _failing_pools(verdict))
                         for verdict in failing
                     ],
                 )
                 + "\n"
             )
     _say_if_offline(results)
-    return 0 if all(verdict.ok for verdict in verdicts) else 1
+    ok = all(verdict.ok for verdict in verdicts) and all(result.error is None for result in extras)
+    return 0 if ok else 1
+
+
+def _extra_json(result: ImagePlatforms) -> dict[str, object]:
+    """An image named with --image that the stack does not run: no pools, so ``pools`` is null."""
+    return {**result.to_json(), "used_by": [], "pools": None, "ok": result.error is None}
+
+
+def _failing_pools(verdict: ImageVerdict) -> str:
+    missing = [name for name, ok in verdict.per_pool.items() if ok is not True]
+    return ", ".join(missing) if missing else "(needed on no pool, but could not be read)"
 
 
 def _check_declarations(args: argparse.Namespace, client: RegistryClient, out: TextIO) -> int:

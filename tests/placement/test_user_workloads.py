@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,21 @@ def test_plan_exits_non_zero_and_names_the_image_in_all_arm(
     out = capsys.readouterr().out
     assert status == 1
     assert "error: [wrong-arch]" in out and AMD64_ONLY in out
+
+    status = main(["plan", "--stack-file", str(path), "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert [f["code"] for f in document["findings"] if f["level"] == "error"] == ["wrong-arch"]
+    assert document["workloads"] == [
+        {
+            "name": "billing",
+            "images": [AMD64_ONLY],
+            "arches": ["amd64"],
+            "pools": [],
+            "nodeSelector": None,
+            "tolerations": None,
+        }
+    ]
 
 
 def test_apps_are_not_told_to_tolerate_pools_the_user_tainted() -> None:
