@@ -197,8 +197,8 @@ def values(context: AddonContext) -> dict[str, Any]:
         },
         "prometheusOperator": {"prometheusConfigReloader": {"resources": reloader}},
         "grafana": {
-            # An explicit password: the chart's fallback is a random one kept via `lookup`, which a
-            # client-side render (Pulumi) cannot do, so it would change on every update.
+            # An explicit password from a Pulumi secret: the chart's fallback is a random one that
+            # nobody knows and that `plan --render` (no cluster to `lookup`) would show differently.
             "adminPassword": GRAFANA_ADMIN_PASSWORD,
             "sidecar": {"resources": Resources(cpu="20m", memory="96Mi", memory_limit="192Mi").to_values()},
             # The test pod runs only under `helm test` and would carry no placement.
