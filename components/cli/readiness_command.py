@@ -111,8 +111,9 @@ def _check_stack(args: argparse.Namespace, client: RegistryClient, out: TextIO) 
 
 
 def _extra_json(result: ImagePlatforms) -> dict[str, object]:
-    """An image named with --image that the stack does not run: no pools, so ``pools`` is null."""
-    return {**result.to_json(), "used_by": [], "pools": None, "ok": result.error is None}
+    """An image named with --image that the stack does not run: the keys of a verdict, but no pool
+    needs it, so ``pools`` and ``ok`` are null (its ``error``, if any, still fails the run)."""
+    return {**result.to_json(), "used_by": [], "pools": None, "ok": None}
 
 
 def _failing_pools(verdict: ImageVerdict) -> str:

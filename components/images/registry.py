@@ -8,11 +8,24 @@ free of Docker Hub's pull quota): a platform the registry cannot serve is not a 
 Failures are per image. A readiness report over forty images must still show thirty-nine answers when
 one registry is down, so nothing here raises for a single image: each problem becomes an error string
 that names the image and what went wrong, and an image that was not read never claims a platform.
+
+What is sent where (the rules ``docker pull`` follows, and a little stricter):
+
+- Plain HTTP only to loopback (``localhost``, 127.0.0.0/8, ``::1``) and hosts listed in
+  ``insecure_registries``; a redirect or token service elsewhere on ``http://`` is refused.
+- The registry's credentials go to the registry's own origin (scheme, host, port) and to the token
+  service that origin names in its Bearer challenge, which may be another host (auth.docker.io).
+  A host the registry redirects to gets neither: its Basic challenge is refused and its token
+  service is asked anonymously (registry.k8s.io redirects to Artifact Registry this way).
+- A token is sent only to the origin whose challenge it answered.
+- Everything fetched by digest (manifests, index children, config blobs) is hashed and compared
+  with its digest; a mismatch fails the image, so nothing unverified is cached.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import errno
 import hashlib
@@ -69,6 +82,13 @@ MAX_TOKEN_BYTES = 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 # Nested indexes exist (an index of per-OS indexes) but deeper nesting is a loop or an attack.
 MAX_INDEX_DEPTH = 3
+# Redirects are followed by hand, each hop checked; httpx's own default limit.
+MAX_REDIRECTS = 20
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The OCI digest grammar: algorithm, a colon, encoded hash. A digest read from an index goes into a URL.
+_DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_VERIFIABLE = {"sha256": 64, "sha512": 128}
+_PLAIN_HTTP_RULE = "(only loopback hosts and those listed in insecure_registries are spoken to without TLS)"
 # Tokens without ``expires_in`` are valid for at least 60 s per the Docker token spec.
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _USER_AGENT = "armful-images/1 (+python-httpx)"
@@ -94,6 +114,7 @@ class ErrorKind(StrEnum):
     UNSUPPORTED = "unsupported"
     NO_PLATFORMS = "no-platforms"
     DIGEST_MISMATCH = "digest-mismatch"
+    INSECURE = "insecure"  # plain HTTP to a host not trusted with it (a redirect or a token service)
     INTERNAL = "internal"
 
 
@@ -166,7 +187,7 @@ class _Response:
     headers: httpx.Headers
     body: bytes
     url: httpx.URL  # after redirects
-    sent_authorization: str | None = None  # on the final request: httpx drops it across origins
+    sent_authorization: str | None = None  # on the final request: each hop carries its origin's own
     attempts: int = 1
 
 
@@ -182,18 +203,26 @@ class _CallState:
 
 @dataclass
 class _Image:
-    """One image being read: what to call it in messages and the auth header for its repository."""
+    """One image being read: what to call it in messages and, per origin, the auth header to send there.
+
+    ``authorizations`` maps an origin (``https://host:443``) to the header that answered that origin's
+    challenge: the registry's own, and a redirect target's token. Each goes only to its own origin.
+    """
 
     text: str
     ref: ImageReference
     base_url: str
     call: _CallState
-    authorization: str | None = None
+    authorizations: dict[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
         """``registry/repository`` as the user would recognise it (``docker.io/library/nginx``)."""
         return self.ref.name
+
+    @property
+    def origin(self) -> str:
+        return _origin(httpx.URL(self.base_url))
 
 
 @dataclass(frozen=True)
@@ -229,21 +258,53 @@ def _host_of(registry: str) -> str:
 
 
 def is_loopback(registry: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ``::1``, with or without a port."""
+    """True for a literal loopback address (127.0.0.0/8, ``::1``) or exactly ``localhost``, with or
+    without a port. Any other name, ``*.localhost`` included, is resolved like every name is, so it is
+    not trusted to stay on this machine."""
     host = _host_of(registry).lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 for IPv4, exactly ::1 for IPv6
     except ValueError:
         return False
 
 
+def plain_http_allowed(registry: str, insecure_registries: Iterable[str] = ()) -> bool:
+    """Whether ``host[:port]`` may be spoken to without TLS: loopback, or listed (with or without port)."""
+    insecure = {entry.strip().lower() for entry in insecure_registries}
+    return is_loopback(registry) or registry.lower() in insecure or _host_of(registry).lower() in insecure
+
+
 def base_url_for(registry: str, insecure_registries: Iterable[str] = ()) -> str:
     """Plain HTTP only where no one else can be on the wire (loopback) or where the user said so."""
-    insecure = {entry.strip().lower() for entry in insecure_registries}
-    plain = is_loopback(registry) or registry.lower() in insecure or _host_of(registry).lower() in insecure
+    plain = plain_http_allowed(registry, insecure_registries)
     return f"{'http' if plain else 'https'}://{registry}"
+
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` with the default port spelled out: what credentials and tokens are bound to."""
+    host = url.raw_host.decode("ascii").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{url.scheme}://{host}:{url.port or _DEFAULT_PORTS.get(url.scheme, 0)}"
+
+
+def _netloc(url: httpx.URL) -> str:
+    return url.netloc.decode("ascii")
+
+
+def _verify_digest(body: bytes, digest: str, what: str, served_by: str) -> None:
+    """Raise unless ``body`` hashes to ``digest``: whatever is fetched by digest must be that object."""
+    algorithm, _, encoded = digest.partition(":")
+    if algorithm not in _VERIFIABLE or len(encoded) != _VERIFIABLE[algorithm]:
+        raise _ImageError(ErrorKind.UNSUPPORTED, f"cannot verify {what}: unsupported digest {digest!r}")
+    computed = hashlib.new(algorithm, body).hexdigest()
+    if computed != encoded.lower():
+        raise _ImageError(
+            ErrorKind.DIGEST_MISMATCH,
+            f"digest mismatch: {what} served by {served_by} hashes to {algorithm}:{computed}, not {digest}",
+        )
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -372,17 +433,18 @@ class RegistryClient:
             ),
             limits=httpx.Limits(max_connections=parallelism * 2, max_keepalive_connections=parallelism),
             # registry.k8s.io answers every /v2/ request with a redirect to a regional mirror, and
-            # blobs commonly redirect to object storage. httpx drops Authorization across origins.
-            follow_redirects=True,
+            # blobs commonly redirect to object storage: followed in _send_once, hop by hop.
+            follow_redirects=False,
             headers={"User-Agent": _USER_AGENT},
             verify=verify,
             transport=transport,
             trust_env=True,
         )
-        # Authorization headers with their expiry (monotonic): per repository, to send up front, and
-        # per challenge, so a host that keeps challenging (after a redirect) costs no new token.
-        self._by_repository: dict[tuple[str, str], tuple[str, float]] = {}
-        self._by_challenge: dict[tuple[str, str, str], tuple[str, float]] = {}
+        # Authorization headers with their expiry (monotonic), always bound to the origin whose
+        # challenge they answered: per repository and origin, to send up front, and per challenge, so a
+        # host that keeps challenging (after a redirect) costs no new token.
+        self._by_repository: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
+        self._by_challenge: dict[tuple[str, str, str, str], tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
 
     def close(self) -> None:
@@ -443,7 +505,7 @@ class RegistryClient:
         image = _Image(
             text=text, ref=ref, base_url=base_url_for(ref.registry, self.insecure_registries), call=call
         )
-        image.authorization = self._cached_authorization(ref)
+        image.authorizations = self._cached_authorizations(ref)
         try:
             digest, platforms = self._read_platforms(image)
         except _ImageError as exc:
@@ -459,13 +521,10 @@ class RegistryClient:
         ref = image.ref
         what = f"manifest of {image.text}"
         response = self._get_manifest(image, ref.reference, what=what)
+        if ref.digest:
+            _verify_digest(response.body, ref.digest, what, self._served_by(image, response))
         digest = response.headers.get("docker-content-digest") or ""
         computed = "sha256:" + hashlib.sha256(response.body).hexdigest()
-        if ref.digest and ref.digest.startswith("sha256:") and computed != ref.digest:
-            raise _ImageError(
-                ErrorKind.DIGEST_MISMATCH,
-                f"registry {ref.registry} served a manifest for {image.text} whose sha256 is {computed}",
-            )
         # The header is what the registry indexes by; the body hash is the fallback the spec defines.
         digest = ref.digest or digest or computed
         document = _parse_json_object(response.body, what)
@@ -504,6 +563,8 @@ class RegistryClient:
             if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
                 raise _ImageError(ErrorKind.MALFORMED, f"malformed {what}: an entry has no digest")
             child = entry["digest"]
+            if not _DIGEST_GRAMMAR.fullmatch(child):
+                raise _ImageError(ErrorKind.MALFORMED, f"malformed {what}: invalid digest {child!r}")
             annotations = entry.get("annotations")
             if isinstance(annotations, dict) and annotations.get(ATTESTATION_ANNOTATION) == ATTESTATION_VALUE:
                 continue  # BuildKit provenance/SBOM: describes an image, runs nowhere
@@ -529,6 +590,7 @@ class RegistryClient:
                 )
             child_what = f"index child {child} of {image.text}"
             response = self._get_manifest(image, child, what=child_what, child=True)
+            _verify_digest(response.body, child, child_what, self._served_by(image, response))
             document = _parse_json_object(response.body, child_what)
             found |= self._platforms_of_document(
                 image, document, _media_type(response), what=child_what, depth=depth + 1
@@ -539,7 +601,8 @@ class RegistryClient:
         url = f"{image.base_url}/v2/{image.ref.repository}/manifests/{digest}"
         what = f"index child {digest} ({label}) of {image.text}"
         response = self._fetch(image, "HEAD", url, what=what, accept=MANIFEST_ACCEPT, limit=0)
-        if response.status == 405:  # a registry without HEAD support: GET says the same thing
+        fetched = response.status == 405  # a registry without HEAD support: GET says the same thing
+        if fetched:
             response = self._fetch(
                 image, "GET", url, what=what, accept=MANIFEST_ACCEPT, limit=MAX_MANIFEST_BYTES
             )
@@ -550,6 +613,8 @@ class RegistryClient:
                 f"the index of {image.text} lists it but the registry does not have it",
             )
         self._raise_for_status(image, response, what)
+        if fetched:  # a body in hand is checked like any other fetched by digest
+            _verify_digest(response.body, digest, what, self._served_by(image, response))
 
     def _get_manifest(self, image: _Image, reference: str, *, what: str, child: bool = False) -> _Response:
         url = f"{image.base_url}/v2/{image.ref.repository}/manifests/{reference}"
@@ -577,6 +642,8 @@ class RegistryClient:
         if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
             raise _ImageError(ErrorKind.MALFORMED, f"malformed {what}: no config descriptor")
         digest = config["digest"]
+        if not _DIGEST_GRAMMAR.fullmatch(digest):
+            raise _ImageError(ErrorKind.MALFORMED, f"malformed {what}: invalid config digest {digest!r}")
         config_what = f"config blob {digest} of {image.text}"
         url = f"{image.base_url}/v2/{image.ref.repository}/blobs/{digest}"
         response = self._fetch(image, "GET", url, what=config_what, accept="*/*", limit=MAX_CONFIG_BYTES)
@@ -585,12 +652,17 @@ class RegistryClient:
                 ErrorKind.MISSING_CHILD, f"config blob {digest} of {image.text} missing from {image.where}"
             )
         self._raise_for_status(image, response, config_what)
+        _verify_digest(response.body, digest, config_what, self._served_by(image, response))
         blob = _parse_json_object(response.body, config_what)
         os_name, arch = blob.get("os"), blob.get("architecture")
         if isinstance(os_name, str) and isinstance(arch, str) and os_name and arch:
             return {f"{os_name}/{arch}"}
         # Helm charts, signatures and other artifacts have configs without a platform: not images.
         return set()
+
+    @staticmethod
+    def _served_by(image: _Image, response: _Response) -> str:
+        return _who(_netloc(response.url), image.ref.registry)
 
     def _raise_for_status(self, image: _Image, response: _Response, what: str) -> None:
         status = response.status
@@ -621,11 +693,13 @@ class RegistryClient:
 
     # ------------------------------------------------------------------------------------------- auth
 
-    def _cached_authorization(self, ref: ImageReference) -> str | None:
-        """The header that last worked for this repository, sent up front to save a 401 round trip."""
+    def _cached_authorizations(self, ref: ImageReference) -> dict[str, str]:
+        """Per origin, the headers that last worked for this repository: each is attached to a request
+        to its own origin up front (redirect hops included), saving a 401 round trip."""
+        now = time.monotonic()
         with self._tokens_lock:
-            cached = self._by_repository.get((ref.registry, ref.repository))
-        return cached[0] if cached and cached[1] > time.monotonic() else None
+            cached = dict(self._by_repository.get((ref.registry, ref.repository), {}))
+        return {origin: value for origin, (value, expires) in cached.items() if expires > now}
 
     def _fetch(
         self, image: _Image, method: str, url: str, *, what: str, accept: str, limit: int
@@ -634,11 +708,15 @@ class RegistryClient:
         response = self._send(image, method, url, what=what, accept=accept, limit=limit)
         if response.status != 401:
             return response
+        registry = image.ref.registry
+        # The challenge is answered for the origin that sent it, which after a redirect is not the
+        # registry: what is obtained there is sent there only.
+        origin, host = _origin(response.url), _netloc(response.url)
         challenge = parse_www_authenticate(response.headers.get("www-authenticate", ""))
         if challenge is None:
             raise _ImageError(
                 ErrorKind.UNAUTHORIZED,
-                f"registry {image.ref.registry} answered 401 for {what} without an auth challenge",
+                f"{_who(host, registry)} answered 401 for {what} without an auth challenge",
             )
         rejected = response.sent_authorization
         if (
@@ -648,15 +726,23 @@ class RegistryClient:
         ):
             raise _ImageError(
                 ErrorKind.DENIED,
-                f"access to {what} denied by {image.ref.registry}: "
+                f"access to {what} denied by {_who(host, registry)}: "
                 "the repository does not exist or needs other credentials",
             )
-        image.authorization = self._authorize(image, challenge, what, rejected=rejected)
+        image.authorizations[origin] = self._authorize(
+            image, challenge, what, rejected=rejected, origin=origin, host=host
+        )
         # Retry where the challenge came from. After a cross-origin redirect (registry.k8s.io sends
-        # every request to a regional Artifact Registry) httpx rightly drops our header, so asking
-        # the first host again would only be redirected to the same 401.
+        # every request to a regional Artifact Registry) asking the first host again would only be
+        # redirected to the same place.
         response = self._send(image, method, str(response.url), what=what, accept=accept, limit=limit)
         if response.status == 401:
+            if _origin(response.url) != image.origin:
+                raise _ImageError(
+                    ErrorKind.UNAUTHORIZED,
+                    f"{_netloc(response.url)} (redirected to by registry {registry}) refused {what} with an "
+                    f"anonymous token: credentials for {registry} are not sent to another host",
+                )
             lookup = self.credentials.lookup(image.ref.domain)
             who = (
                 f"with credentials from {lookup.credentials.source}"
@@ -665,38 +751,69 @@ class RegistryClient:
             )
             raise _ImageError(
                 ErrorKind.UNAUTHORIZED,
-                f"registry {image.ref.registry} refused {what} {who}: the repository is private, missing, "
+                f"registry {registry} refused {what} {who}: the repository is private, missing, "
                 "or the credentials lack pull access",
             )
         return response
 
-    def _authorize(self, image: _Image, challenge: _Challenge, what: str, *, rejected: str | None) -> str:
-        """An Authorization header answering ``challenge``; ``rejected`` is the one just refused."""
+    def _authorize(
+        self,
+        image: _Image,
+        challenge: _Challenge,
+        what: str,
+        *,
+        rejected: str | None,
+        origin: str,
+        host: str,
+    ) -> str:
+        """An Authorization header for ``origin`` answering its ``challenge``; ``rejected`` is the one
+        just refused there.
+
+        The user's credentials answer only the registry's own origin: a Basic challenge from it, or the
+        token service its Bearer challenge names (Docker Hub's and ECR's are on other hosts). A host the
+        registry redirected to gets an anonymous token, and its Basic challenge is refused.
+        """
         ref = image.ref
+        own = origin == image.origin
+        who = _who(host, ref.registry)
         lookup = self.credentials.lookup(ref.domain)
         if challenge.scheme == "basic":
+            if not own:
+                raise _ImageError(
+                    ErrorKind.UNAUTHORIZED,
+                    f"{host} (redirected to by registry {ref.registry}) asks for Basic credentials for "
+                    f"{what}: refused, credentials for {ref.registry} are sent only to {ref.registry} itself",
+                )
             if lookup.credentials is None:
                 raise _ImageError(
                     ErrorKind.UNAUTHORIZED,
                     f"registry {ref.registry} requires credentials (Basic auth) for {what}: {lookup.note}",
                 )
-            self._require_safe_to_send(image.base_url, ref.registry)
             value = _basic(lookup.credentials)
-            self._remember(ref, value, lifetime=3600.0)
+            self._remember(ref, origin, value, lifetime=3600.0)
             return value
         if challenge.scheme != "bearer":
-            raise _ImageError(
-                ErrorKind.UNAUTHORIZED,
-                f"registry {ref.registry} asks for unsupported auth {challenge.scheme!r}",
-            )
+            raise _ImageError(ErrorKind.UNAUTHORIZED, f"{who} asks for unsupported auth {challenge.scheme!r}")
         realm = challenge.params.get("realm")
         if not realm:
+            raise _ImageError(ErrorKind.UNAUTHORIZED, f"{who} sent a Bearer challenge without a realm")
+        try:
+            realm_url = httpx.URL(realm)
+        except httpx.InvalidURL:
+            realm_url = None
+        if realm_url is None or realm_url.scheme not in _DEFAULT_PORTS or not realm_url.host:
+            raise _ImageError(ErrorKind.UNAUTHORIZED, f"{who} names an invalid token service {realm!r}")
+        if realm_url.scheme == "http" and not plain_http_allowed(
+            _netloc(realm_url), self.insecure_registries
+        ):
             raise _ImageError(
-                ErrorKind.UNAUTHORIZED, f"registry {ref.registry} sent a Bearer challenge without a realm"
+                ErrorKind.INSECURE,
+                f"{who} names a token service on plain HTTP ({realm}) for {what}: refused {_PLAIN_HTTP_RULE}",
             )
         scope = challenge.params.get("scope") or f"repository:{ref.repository}:pull"
         service = challenge.params.get("service", "")
-        key = (realm, service, scope)
+        # The origin is part of the key: a token is reused only for the origin whose challenge it answered.
+        key = (origin, realm, service, scope)
         with self._tokens_lock:
             cached = self._by_challenge.get(key)
         if cached and cached[1] > time.monotonic() and cached[0] != rejected:
@@ -704,28 +821,35 @@ class RegistryClient:
 
         params = {"scope": scope, **({"service": service} if service else {})}
         headers = {"Accept": "application/json"}
-        if lookup.credentials is not None:
-            self._require_safe_to_send(realm, ref.registry)
-            headers["Authorization"] = _basic(lookup.credentials)
+        credentials = lookup.credentials if own else None
+        if credentials is not None:
+            headers["Authorization"] = _basic(credentials)
         token_what = f"a pull token for {image.text} from {realm}"
         response = self._send(
             image,
             "GET",
-            str(httpx.URL(realm, params=params)),
+            str(realm_url.copy_merge_params(params)),
             what=token_what,
             headers=headers,
             limit=MAX_TOKEN_BYTES,
             registry_auth=False,
         )
         if response.status in (401, 403):
-            who = (
-                f"the credentials from {lookup.credentials.source}"
-                if lookup.credentials
+            if not own:
+                raise _ImageError(
+                    ErrorKind.UNAUTHORIZED,
+                    f"token service {realm} refused anonymous access for {image.text} (HTTP "
+                    f"{response.status}): {host} named it after registry {ref.registry} redirected there, "
+                    f"and credentials for {ref.registry} go only to token services {ref.registry} names itself",
+                )
+            sent = (
+                f"the credentials from {credentials.source}"
+                if credentials
                 else f"anonymous access ({lookup.note})"
             )
             raise _ImageError(
                 ErrorKind.UNAUTHORIZED,
-                f"token service {realm} refused {who} for {image.text} (HTTP {response.status})",
+                f"token service {realm} refused {sent} for {image.text} (HTTP {response.status})",
             )
         self._raise_for_status(image, response, token_what)
         answer = _parse_json_object(response.body, f"token response from {realm}")
@@ -741,24 +865,28 @@ class RegistryClient:
         lifetime = max(1.0, lifetime - 10.0)
         with self._tokens_lock:
             self._by_challenge[key] = (value, time.monotonic() + lifetime)
-        self._remember(ref, value, lifetime=lifetime)
+        self._remember(ref, origin, value, lifetime=lifetime)
         return value
 
-    def _remember(self, ref: ImageReference, value: str, *, lifetime: float) -> None:
+    def _remember(self, ref: ImageReference, origin: str, value: str, *, lifetime: float) -> None:
         with self._tokens_lock:
-            self._by_repository[(ref.registry, ref.repository)] = (value, time.monotonic() + lifetime)
+            by_origin = self._by_repository.setdefault((ref.registry, ref.repository), {})
+            by_origin[origin] = (value, time.monotonic() + lifetime)
 
-    def _require_safe_to_send(self, url: str, registry: str) -> None:
-        target = httpx.URL(url)
+    def _check_redirect(self, image: _Image, source: httpx.URL, target: httpx.URL, what: str) -> None:
+        """Refuse a redirect to plain HTTP unless the target may be spoken to without TLS."""
         if target.scheme == "https":
             return
-        host = target.netloc.decode("ascii")
-        if is_loopback(host) or base_url_for(host, self.insecure_registries).startswith("http://"):
+        who = _who(_netloc(source), image.ref.registry)
+        if target.scheme != "http":
+            raise _ImageError(
+                ErrorKind.PROTOCOL, f"{who} redirected {what} to an unsupported URL scheme {target.scheme!r}"
+            )
+        if plain_http_allowed(_netloc(target), self.insecure_registries):
             return
         raise _ImageError(
-            ErrorKind.UNAUTHORIZED,
-            f"registry {registry} wants credentials sent over plain HTTP to {host}; refused "
-            "(list the host in insecure_registries if that is intended)",
+            ErrorKind.INSECURE,
+            f"{who} redirected {what} to plain HTTP at {_netloc(target)}: refused {_PLAIN_HTTP_RULE}",
         )
 
     # -------------------------------------------------------------------------------------- transport
@@ -783,9 +911,6 @@ class RegistryClient:
         request_headers = dict(headers or {})
         if accept:
             request_headers["Accept"] = accept
-        # The registry's token must not travel to the token service (another origin, maybe a third party).
-        if registry_auth and image.authorization and "Authorization" not in request_headers:
-            request_headers["Authorization"] = image.authorization
         registry = image.ref.registry
         for attempt in range(1, self.attempts + 1):
             host = httpx.URL(url).netloc.decode("ascii")
@@ -798,7 +923,7 @@ class RegistryClient:
                 raise _ImageError(kind, reason)
             try:
                 response = self._send_once(
-                    method, url, request_headers, limit=limit, what=what, registry=registry
+                    image, method, url, request_headers, limit=limit, what=what, registry_auth=registry_auth
                 )
             except httpx.ConnectTimeout as exc:
                 failing = _host_key(exc, host)
@@ -841,11 +966,7 @@ class RegistryClient:
                     f"connection to {_host_key(exc, host)} dropped while reading {what} "
                     f"({self.attempts} attempts): {exc or type(exc).__name__}",
                 ) from None
-            except httpx.TooManyRedirects:
-                raise _ImageError(
-                    ErrorKind.PROTOCOL, f"too many redirects reading {what} from {registry}"
-                ) from None
-            except httpx.TransportError as exc:  # unsupported protocol in a redirect, proxy errors...
+            except httpx.TransportError as exc:  # proxy errors...
                 raise _ImageError(
                     ErrorKind.PROTOCOL, f"could not read {what} from {registry}: {exc}"
                 ) from None
@@ -862,36 +983,72 @@ class RegistryClient:
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _send_once(
-        self, method: str, url: str, headers: dict[str, str], *, limit: int, what: str, registry: str
+        self,
+        image: _Image,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        limit: int,
+        what: str,
+        registry_auth: bool,
     ) -> _Response:
+        """One request, following redirects by hand so that every hop is checked (no plain HTTP to an
+        untrusted host) and carries only the Authorization for its own origin."""
+        registry = image.ref.registry
         deadline = time.monotonic() + self.body_deadline
-        with self._http.stream(method, url, headers=headers) as response:
-            # Error bodies are read too (capped): distribution explains 404s and 401s in them.
-            cap = limit if 200 <= response.status_code < 300 else min(limit, MAX_ERROR_BYTES)
-            chunks: list[bytes] = []
-            size = 0
-            if method != "HEAD":
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        if 200 <= response.status_code < 300:
-                            raise _ImageError(
-                                ErrorKind.MALFORMED, f"{what} from {registry} is larger than {cap} bytes"
-                            )
-                        break
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
+        # An Authorization the caller set (credentials for a token service) is for that URL's origin only.
+        headers = dict(headers)  # the caller's dict serves every retry attempt
+        explicit = headers.pop("Authorization", None)
+        first_origin = _origin(httpx.URL(url))
+        request = self._http.build_request(method, url, headers=headers)
+        for hop in range(MAX_REDIRECTS + 1):
+            target = _origin(request.url)
+            request.headers.pop("Authorization", None)
+            if explicit is not None:
+                if target == first_origin:
+                    request.headers["Authorization"] = explicit
+            elif registry_auth and target in image.authorizations:
+                request.headers["Authorization"] = image.authorizations[target]
+            with contextlib.closing(self._http.send(request, stream=True)) as response:
+                if response.has_redirect_location:
+                    if hop == MAX_REDIRECTS:
                         raise _ImageError(
-                            ErrorKind.TIMEOUT,
-                            f"timed out reading {what} from {registry} (over {self.body_deadline:g} s)",
+                            ErrorKind.PROTOCOL, f"too many redirects reading {what} from {registry}"
                         )
-            return _Response(
-                response.status_code,
-                response.headers,
-                b"".join(chunks),
-                response.url,
-                sent_authorization=response.request.headers.get("authorization"),
-            )
+                    following = response.next_request
+                    if following is None:  # pragma: no cover - httpx sets it whenever it does not follow
+                        raise _ImageError(ErrorKind.PROTOCOL, f"unfollowable redirect reading {what}")
+                    self._check_redirect(image, request.url, following.url, what)
+                    request = following
+                    continue
+                # Error bodies are read too (capped): distribution explains 404s and 401s in them.
+                cap = limit if 200 <= response.status_code < 300 else min(limit, MAX_ERROR_BYTES)
+                chunks: list[bytes] = []
+                size = 0
+                if request.method != "HEAD":  # a 303 turns a HEAD into a GET
+                    for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if size > cap:
+                            if 200 <= response.status_code < 300:
+                                raise _ImageError(
+                                    ErrorKind.MALFORMED, f"{what} from {registry} is larger than {cap} bytes"
+                                )
+                            break
+                        chunks.append(chunk)
+                        if time.monotonic() > deadline:
+                            raise _ImageError(
+                                ErrorKind.TIMEOUT,
+                                f"timed out reading {what} from {registry} (over {self.body_deadline:g} s)",
+                            )
+                return _Response(
+                    response.status_code,
+                    response.headers,
+                    b"".join(chunks),
+                    response.url,
+                    sent_authorization=request.headers.get("authorization"),
+                )
+        raise AssertionError("unreachable: the last hop returns or raises")  # pragma: no cover
 
     def _mark_dead(
         self,

@@ -59,7 +59,9 @@ class ImageVerdict:
 
     @property
     def ok(self) -> bool:
-        return all(value is True for value in self.per_pool.values())
+        """Read, and built for every pool the image must run on. An image that was not read is never ok,
+        not even one needed on no pool (a workload that lands nowhere): nothing about it is known."""
+        return self.result.error is None and all(value is True for value in self.per_pool.values())
 
     def to_json(self) -> dict[str, Any]:
         return {**self.result.to_json(), "used_by": self.need.used_by, "pools": self.per_pool, "ok": self.ok}

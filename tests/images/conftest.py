@@ -21,14 +21,23 @@ from components.images.registry import RegistryClient
 from .images_testkit import (
     AUTH_USER,
     INSTALL_HINT,
+    Certificate,
+    FaultServer,
+    NameProxy,
     Pusher,
     RegistryProcess,
+    Reply,
     ScriptedProxy,
     Seeded,
+    Seen,
     StallServer,
     entry,
     find_registry_binary,
+    make_certificate,
 )
+
+# Names that are not loopback, reached through NameProxy; the certificate is valid for these.
+TLS_NAMES = ["registry.test", "auth.test", "mirror.test"]
 
 _REGISTRY_FIXTURES = frozenset({"registry", "seeded", "auth_registry", "proxy", "bearer_proxy", "redirector"})
 
@@ -255,3 +264,56 @@ def make_client() -> Iterator[Callable[..., RegistryClient]]:
     yield factory
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    made = make_certificate(tmp_path_factory.mktemp("tls"), TLS_NAMES)
+    if made is None:
+        pytest.skip("openssl not found: apt-get install openssl")
+    return made
+
+
+@pytest.fixture
+def fault_server() -> Iterator[Callable[..., FaultServer]]:
+    """``fault_server(respond, tls=None)``: programmable servers, closed after the test."""
+    servers: list[FaultServer] = []
+
+    def factory(respond: Callable[[Seen], Reply], *, tls: Any = None) -> FaultServer:
+        server = FaultServer(respond, tls=tls)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def name_proxy() -> Iterator[Callable[[dict[str, int]], NameProxy]]:
+    """``name_proxy({"registry.test:443": port, ...})``: a proxy giving local servers those names."""
+    proxies: list[NameProxy] = []
+
+    def factory(routes: dict[str, int]) -> NameProxy:
+        proxy = NameProxy(routes)
+        proxies.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in proxies:
+        proxy.close()
+
+
+@pytest.fixture
+def scripted_proxy() -> Iterator[Callable[..., ScriptedProxy]]:
+    """``scripted_proxy(upstream, bearer=False)``: a ScriptedProxy of the test's own, closed after it."""
+    servers: list[ScriptedProxy] = []
+
+    def factory(upstream: str, *, bearer: bool = False) -> ScriptedProxy:
+        server = ScriptedProxy(upstream, bearer=bearer)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.close()

@@ -8,10 +8,12 @@ network and no Docker daemon are needed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -310,6 +312,7 @@ class ProxyState:
 
     hits: dict[str, int] = field(default_factory=dict)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, Accept
+    authorizations: list[tuple[str, str]] = field(default_factory=list)  # path, Authorization ('' if none)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -334,6 +337,9 @@ class ScriptedProxy:
     - ``/v2/redirect/<repo>/...``      307 to the same request on the real registry (another origin)
     - ``/v2/deadrealm/<repo>/...``     401 whose Bearer realm is a port nothing listens on
     - ``/v2/private/<repo>/...``       with ``bearer``: the token must have been issued to ``robot``
+    - ``/v2/tamper/<repo>/...``        forwarded, but what is fetched by digest comes back altered (an
+                                       ``"arm64"`` becomes ``"amd64"``, a newline is appended) and a HEAD
+                                       by digest answers 405, so a client must GET and can compare hashes
 
     With ``bearer=True`` every /v2/ request needs ``Authorization: Bearer <token for its scope>``;
     the token endpoint is ``/token`` on the same server.
@@ -349,7 +355,12 @@ class ScriptedProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, name="scripted-proxy", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="scripted-proxy",
+            daemon=True,
+        )
         self.thread.start()
 
     @property
@@ -397,6 +408,7 @@ class ScriptedProxy:
         parsed = urllib.parse.urlsplit(handler.path)
         with self.state.lock:
             self.state.requests.append((handler.command, parsed.path, handler.headers.get("Accept", "")))
+            self.state.authorizations.append((parsed.path, handler.headers.get("Authorization", "")))
         if parsed.path == "/token":
             self._token(handler, urllib.parse.parse_qs(parsed.query))
             return
@@ -431,16 +443,23 @@ class ScriptedProxy:
         if script == "redirect":
             self._send(handler, 307, b"", {"Location": f"{self.upstream}{upstream_path}"})
             return
+        by_digest = parts[-1].startswith("sha256:")
+        if script == "tamper" and by_digest and handler.command == "HEAD":
+            self._send(handler, 405)
+            return
         forwarded = self.http.request(
             handler.command,
             upstream_path,
             headers={"Accept": handler.headers.get("Accept", "*/*")},
         )
         keep = ("content-type", "docker-content-digest", "docker-distribution-api-version")
+        body = forwarded.content
+        if script == "tamper" and by_digest and forwarded.status_code == 200:
+            body = body.replace(b'"arm64"', b'"amd64"') + b"\n"
         self._send(
             handler,
             forwarded.status_code,
-            forwarded.content,
+            body,
             {name: value for name, value in forwarded.headers.items() if name.lower() in keep},
         )
 
@@ -483,6 +502,219 @@ class ScriptedProxy:
             return
         body = json.dumps({"token": self._token_for(scope, private=private), "expires_in": 300}).encode()
         self._send(handler, 200, body, {"Content-Type": "application/json"})
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request a :class:`FaultServer` received."""
+
+    method: str
+    host: str  # the Host header: which name the client thought it was talking to
+    path: str  # with the query
+    authorization: str  # '' when none was sent
+
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class FaultServer:
+    """A programmable HTTP server on 127.0.0.1, optionally behind TLS: ``respond(seen)`` answers each
+    request, and every request is recorded in ``seen`` so a test can assert what reached it (and with
+    which Authorization header). Assign ``respond`` to change the behaviour."""
+
+    def __init__(self, respond: Callable[[Seen], Reply], *, tls: ssl.SSLContext | None = None):
+        self.respond = respond
+        self.seen: list[Seen] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_HEAD(self) -> None:
+                server._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = int(self.server.server_address[1])
+        self.scheme = "https" if tls is not None else "http"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="fault-server", daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        if "://" in path:  # absolute form, as a client sends it through a plain-HTTP proxy
+            split = urllib.parse.urlsplit(path)
+            path = split.path + (f"?{split.query}" if split.query else "")
+        seen = Seen(
+            handler.command,
+            handler.headers.get("Host", ""),
+            path,
+            handler.headers.get("Authorization", ""),
+        )
+        with self.lock:
+            self.seen.append(seen)
+        status, headers, body = self.respond(seen)
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+
+
+def unauthorized(challenge: str) -> Reply:
+    return (
+        401,
+        {"WWW-Authenticate": challenge, "Content-Type": "application/json"},
+        b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+    )
+
+
+def forward(http: httpx.Client, seen: Seen, path: str) -> Reply:
+    """``seen`` asked of the real registry at ``path``, answered with the headers a client reads."""
+    answer = http.request(seen.method, path, headers={"Accept": ALL_MANIFESTS})
+    keep = ("content-type", "docker-content-digest")
+    return (
+        answer.status_code,
+        {name: value for name, value in answer.headers.items() if name.lower() in keep},
+        answer.content,
+    )
+
+
+class NameProxy:
+    """An HTTP proxy on 127.0.0.1 that gives local servers names that are not loopback.
+
+    ``routes`` maps ``name:port`` to a local port: ``CONNECT registry.test:443`` (how a client reaches an
+    HTTPS host through a proxy) and ``GET http://mirror.test/...`` (a plain-HTTP host) are both piped to
+    that port. Every name asked for is recorded in ``asked``, routed or not, so a test can show that a
+    client never even tried a host; an unrouted name is answered 502. Clients use it through
+    ``httpx.HTTPTransport(proxy=proxy.url, verify=...)``.
+    """
+
+    def __init__(self, routes: dict[str, int]):
+        self.routes = dict(routes)
+        self.asked: list[str] = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = int(self.sock.getsockname()[1])
+        self.closed = False
+        threading.Thread(target=self._accept, name="name-proxy", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            if method == "CONNECT":
+                name = target
+            else:
+                split = urllib.parse.urlsplit(target)
+                name = f"{split.hostname}:{split.port or 80}"
+            with self.lock:
+                self.asked.append(name)
+            port = self.routes.get(name)
+            if port is None:
+                client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as upstream:
+                if method == "CONNECT":
+                    client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    rest = head.split(b"\r\n\r\n", 1)[1]
+                else:
+                    rest = head
+                if rest:
+                    upstream.sendall(rest)
+                back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+                back.start()
+                _pipe(client, upstream)
+                back.join(timeout=10)
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for some made-up names, and TLS contexts for each side."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+
+
+def make_certificate(directory: Path, names: list[str]) -> Certificate | None:
+    """With the ``openssl`` CLI (None without it): an EC key and a certificate valid for ``names``."""
+    tool = shutil.which("openssl")
+    if tool is None:
+        return None
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subject_alt = ",".join(f"DNS:{name}" for name in names)
+    subprocess.run(
+        [
+            *(tool, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *("-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={names[0]}"),
+            *("-addext", f"subjectAltName={subject_alt}"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=str(cert))
+    return Certificate(server=server, client=client)
 
 
 def write_executable(path: Path, text: str) -> Path:

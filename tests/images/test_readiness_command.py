@@ -109,3 +109,41 @@ def test_without_a_registry_nothing_is_reported_ready(
     (verdict,) = json.loads(out)
     assert verdict["platforms"] == [] and verdict["error"] and verdict["pools"] == {"arm": None}
     assert "No registry could be reached" in err
+
+
+def test_images_named_next_to_a_stack_are_reported_and_counted(
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_image, extra, missing = (
+        f"{seeded.host}/multi:v1",
+        f"{seeded.host}/single:oci",
+        f"{seeded.host}/multi:v9",
+    )
+    stack = write_stack(tmp_path, "all-arm", [{"name": "api", "images": [stack_image]}])
+    argv = ["readiness", "--stack-file", str(stack), "--image", extra, "--image", stack_image]
+    status, out, _ = run(capsys, *argv, "--format", "json")
+    assert status == 0
+    report = {entry["image"]: entry for entry in json.loads(out)}
+    assert list(report) == [stack_image, extra]  # the stack's own image once, with its verdict
+    assert report[stack_image]["pools"] == {"arm": True}
+    assert report[extra] == {
+        "image": extra,
+        "digest": report[extra]["digest"],
+        "platforms": ["linux/amd64"],
+        "error": None,
+        "used_by": [],
+        "pools": None,  # not judged against the stack's pools: nothing in the stack runs it
+        "ok": None,
+    }
+
+    # An extra image that cannot be read fails the run, in both formats.
+    status, out, _ = run(capsys, *argv, "--image", missing, "--format", "json")
+    assert status == 1
+    entry = next(e for e in json.loads(out) if e["image"] == missing)
+    assert entry["pools"] is None and entry["platforms"] == [] and "not found" in entry["error"]
+    status, out, _ = run(capsys, *argv, "--image", missing)
+    assert status == 1
+    tail = out.split("Also asked for with --image (not judged against the stack's pools):\n", 1)[1]
+    rows = {line.split()[0]: line.split()[1:3] for line in tail.splitlines()[1:3]}
+    assert rows == {extra: ["yes", "NO"], missing: ["?", "?"]}
+    assert "Cannot run where the topology needs it" not in out

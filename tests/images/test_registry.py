@@ -411,6 +411,8 @@ def test_credential_helper_that_finds_nothing(
         ("localhost:5000", (), "http://localhost:5000"),
         ("localhost", (), "http://localhost"),
         ("[::1]:5000", (), "http://[::1]:5000"),
+        ("registry.localhost:5000", (), "https://registry.localhost:5000"),
+        ("registry.localhost:5000", ("registry.localhost",), "http://registry.localhost:5000"),
         ("registry-1.docker.io", (), "https://registry-1.docker.io"),
         ("10.0.0.5:5000", (), "https://10.0.0.5:5000"),
         ("myreg.internal:5000", ("myreg.internal:5000",), "http://myreg.internal:5000"),
@@ -424,7 +426,11 @@ def test_scheme_choice(registry: str, insecure: tuple[str, ...], url: str) -> No
 
 def test_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("127.9.9.9:80") and is_loopback("[::1]:5000")
+    assert is_loopback("localhost") and is_loopback("LOCALHOST:5000") and is_loopback("::1")
     assert not is_loopback("128.0.0.1") and not is_loopback("example.com:5000")
+    # Names other than ``localhost`` itself go through the resolver, which may answer anything.
+    for name in ("registry.localhost:5000", "a.b.localhost", "localhost.example.com", "localhost.", "[::2]"):
+        assert not is_loopback(name), name
 
 
 def test_parse_www_authenticate() -> None:
