@@ -23,6 +23,9 @@ from components.network import Network
 from components.node_pools import NodePools, PoolInfo, PoolSpec
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# EKS writes control-plane logs to /aws/eks/<cluster>/cluster and, if that group does not exist, creates
+# it with logs kept forever. Armful creates it first, with this retention.
+CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 DEFAULT_STORAGE_CLASS = "gp3"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
@@ -81,13 +84,6 @@ class NetworkSpec(TypedDict):
     """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
     single_nat_gateway: NotRequired[bool]
     """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
-
-
-# Kept for programs written against the names before the components became a multi-language package.
-EndpointArgs = EndpointSpec
-ClusterArgs = ClusterSpec
-WorkloadArgs = WorkloadSpec
-NetworkConfigArgs = NetworkSpec
 
 
 class ArmClusterArgs(TypedDict):
@@ -171,6 +167,14 @@ class ArmCluster(pulumi.ComponentResource):
             private_subnets = pulumi.Output.from_input(network.private_subnet_ids)
             public_subnets = pulumi.Output.from_input(network.public_subnet_ids or None)
 
+        control_plane_logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group(cluster_config.name),
+            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            tags=cluster_config.tags or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         endpoint = cluster_config.endpoint
         self.cluster = eks.Cluster(
             f"{name}-eks",
@@ -198,6 +202,11 @@ class ArmCluster(pulumi.ComponentResource):
             },
             encryption_config_key_arn=key.arn,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            # EKS's own default is EXTENDED: a cluster left on an old version is billed for extended
+            # support without asking. STANDARD upgrades it at the end of standard support instead.
+            upgrade_policy={
+                "support_type": "EXTENDED" if cluster_config.allow_extended_support else "STANDARD"
+            },
             skip_default_node_group=True,
             create_instance_role=False,
             create_oidc_provider=True,
@@ -206,7 +215,7 @@ class ArmCluster(pulumi.ComponentResource):
             coredns_addon_options={"enabled": False},
             deletion_protection=cluster_config.deletion_protection,
             tags=cluster_config.tags or None,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[control_plane_logs]),
         )
 
         self.node_pools = NodePools(
@@ -331,6 +340,11 @@ def required_secrets(
         for placeholder in wanted
         if placeholder.secret
     }
+
+
+def control_plane_log_group(cluster_name: str) -> str:
+    """The CloudWatch log group EKS writes a cluster's control-plane logs to."""
+    return f"/aws/eks/{cluster_name}/cluster"
 
 
 def endpoint_of_kubeconfig(kubeconfig_json: str) -> str:

@@ -119,6 +119,7 @@ class ClusterAddons(pulumi.ComponentResource):
     ) -> None:
         # Everything that can be wrong is found before the first registration, this component's included.
         planned = _planned if _planned is not None else plan_cluster_addons(args, opts)
+        ordered = release_order(planned.releases)
         super().__init__("armful:index:ClusterAddons", name, None, opts)
 
         provider: pulumi.ProviderResource | None = args.get("kubernetes_provider")
@@ -129,17 +130,15 @@ class ClusterAddons(pulumi.ComponentResource):
                 enable_server_side_apply=True,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        # What this component waits for and is deleted with, its children that touch the cluster do too.
-        inherited = pulumi.ResourceOptions(
-            depends_on=opts.depends_on if opts is not None else None,
-            deleted_with=opts.deleted_with if opts is not None else None,
-        )
+        inherited = inherited_options(opts)
         known = deploy_time_values(args)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
-        for plan in sorted(planned.releases, key=lambda release: not release.spec.gates_other_releases):
+        for plan in ordered:
             spec = plan.spec
+            # Besides the releases it follows, a release waits for its log group, and for its Pod
+            # Identity association and the role's permissions, so that its pods get working credentials.
             access: list[pulumi.Resource] = []
             if plan.log_group is not None:
                 access.append(
@@ -150,12 +149,15 @@ class ClusterAddons(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
-            if spec.pod_identity is not None:
-                identity = spec.pod_identity
+            identity = plan.pod_identity
+            if identity is not None:
                 role = pod_identity_role(
                     f"{name}-{spec.release}",
                     partition,
                     parent=self,
+                    cluster_name=args["cluster_name"],
+                    namespace=spec.namespace,
+                    service_account=identity.service_account,
                     managed_policies=identity.managed_policies,
                     inline_policy=(
                         partition.apply(lambda p, policy=identity.inline_policy: json.dumps(policy(p)))
@@ -169,13 +171,17 @@ class ClusterAddons(pulumi.ComponentResource):
                         cluster_name=args["cluster_name"],
                         namespace=spec.namespace,
                         service_account=identity.service_account,
-                        role_arn=role.arn,
+                        role_arn=role.role.arn,
                         opts=pulumi.ResourceOptions.merge(inherited, pulumi.ResourceOptions(parent=self)),
                     )
                 )
-            needed = [self.releases[release] for release in spec.needs if release in self.releases]
+                access += role.policies
+            # release_order put every release this one follows before it.
+            follows = [self.releases[release] for release in spec.needs]
+            if not spec.gates_other_releases:
+                follows = [*gates, *follows]
             self.releases[spec.release] = k8s.helm.v3.Release(
-                spec.release,
+                f"{name}-{spec.release}",
                 name=spec.release,
                 chart=chart_reference(spec.chart, spec.repository),
                 repository_opts=None if spec.repository.startswith("oci://") else {"repo": spec.repository},
@@ -188,9 +194,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 timeout=HELM_TIMEOUT_SECONDS,
                 opts=pulumi.ResourceOptions.merge(
                     inherited,
-                    pulumi.ResourceOptions(
-                        parent=self, provider=provider, depends_on=[*gates, *access, *needed]
-                    ),
+                    pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*access, *follows]),
                 ),
             )
             if spec.gates_other_releases:
@@ -200,6 +204,51 @@ class ClusterAddons(pulumi.ComponentResource):
             {f"{entry.release}/{entry.workload}": list(entry.pools) for entry in planned.placement}
         )
         self.register_outputs({"release_names": self.release_names, "placement": self.placement})
+
+
+def inherited_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """A component's ``depends_on`` and ``deleted_with``, for the children that touch the cluster.
+
+    Pulumi gives these options to the component alone; its children would not wait for what the
+    component waits for (nodes, managed add-ons) nor be deleted with the cluster unless they carry them.
+    """
+    if opts is None:
+        return pulumi.ResourceOptions()
+    return pulumi.ResourceOptions(depends_on=opts.depends_on, deleted_with=opts.deleted_with)
+
+
+def release_order(releases: Sequence[ReleasePlan]) -> list[ReleasePlan]:
+    """The releases in an order where each comes after every release it waits for.
+
+    A release waits for its ``needs`` (the CRDs it uses) and, unless it is one, for every release whose
+    admission webhook gates the others. Otherwise the plan's order is kept. A need that is not among the
+    releases, or a cycle, is an error: a dependency must never be dropped silently.
+    """
+    by_name = {release.spec.release: release for release in releases}
+    gates = [release.spec.release for release in releases if release.spec.gates_other_releases]
+
+    def waits_for(release: ReleasePlan) -> list[str]:
+        missing = [need for need in release.spec.needs if need not in by_name]
+        if missing:
+            raise ValueError(
+                f"release {release.spec.release} needs {', '.join(missing)}, which is not among the "
+                f"releases to install ({', '.join(by_name) or 'none'}). Fix: enable the add-on it needs"
+            )
+        own = [] if release.spec.gates_other_releases else gates
+        return [*own, *release.spec.needs]
+
+    ordered: list[ReleasePlan] = []
+    placed: set[str] = set()
+    pending = list(releases)
+    while pending:
+        ready = [release for release in pending if set(waits_for(release)) <= placed]
+        if not ready:
+            cycle = ", ".join(release.spec.release for release in pending)
+            raise ValueError(f"the releases {cycle} wait for each other; no order can install them")
+        ordered += ready
+        placed |= {release.spec.release for release in ready}
+        pending = [release for release in pending if release.spec.release not in placed]
+    return ordered
 
 
 def eks_taints(description: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -11,8 +11,8 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster_addons import PoolDescription, describe_pools
-from components.core.eks_managed_addons import managed_addons
+from components.cluster_addons import PoolDescription, describe_pools, inherited_options
+from components.core.eks_managed_addons import ADDON_NAMESPACE, ManagedAddon, managed_addons
 from components.iam import pod_identity_role
 
 
@@ -20,9 +20,21 @@ class EksManagedAddonsArgs(TypedDict):
     cluster_name: pulumi.Input[str]
     """The EKS cluster's name."""
     kubernetes_version: pulumi.Input[str]
-    """The cluster's Kubernetes minor version, to pick each add-on's newest version for it."""
+    """The cluster's Kubernetes minor version, to pick each add-on's default version for it."""
     pools: Sequence[PoolDescription]
     """The cluster's pools: CoreDNS and the EBS CSI controller go to the system pool and tolerate its taints."""
+
+
+def checked_order(addons: Sequence[ManagedAddon]) -> list[ManagedAddon]:
+    """The add-ons as listed, after checking that each comes after every add-on it needs."""
+    names = [addon.name for addon in addons]
+    for index, addon in enumerate(addons):
+        for need in addon.needs:
+            if need not in names[:index]:
+                raise ValueError(
+                    f"EKS managed add-on {addon.name} needs {need}, which is not installed before it"
+                )
+    return list(addons)
 
 
 class EksManagedAddons(pulumi.ComponentResource):
@@ -39,25 +51,42 @@ class EksManagedAddons(pulumi.ComponentResource):
         self, name: str, args: EksManagedAddonsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         pools = describe_pools(args["pools"], component="EksManagedAddons")
+        addons = checked_order(managed_addons(pools))
         super().__init__("armful:index:EksManagedAddons", name, None, opts)
-        waits_for_nodes = pulumi.ResourceOptions(depends_on=opts.depends_on if opts is not None else None)
+        inherited = inherited_options(opts)
+        # The pod identity agent (a DaemonSet) needs no nodes to become active; it only goes with the cluster.
+        deleted_with_cluster = pulumi.ResourceOptions(deleted_with=inherited.deleted_with)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.addons: dict[str, aws.eks.Addon] = {}
-        for addon in managed_addons(pools):
+        for addon in addons:
             associations = None
+            waits_for: list[pulumi.Resource] = [self.addons[need] for need in addon.needs]
             if addon.pod_identity_service_account and addon.managed_policy:
                 role = pod_identity_role(
-                    f"{name}-{addon.name}", partition, parent=self, managed_policies=[addon.managed_policy]
+                    f"{name}-{addon.name}",
+                    partition,
+                    parent=self,
+                    cluster_name=args["cluster_name"],
+                    namespace=ADDON_NAMESPACE,
+                    service_account=addon.pod_identity_service_account,
+                    managed_policies=[addon.managed_policy],
                 )
-                associations = [{"role_arn": role.arn, "service_account": addon.pod_identity_service_account}]
+                associations = [
+                    {"role_arn": role.role.arn, "service_account": addon.pod_identity_service_account}
+                ]
+                waits_for += role.policies
+            # EKS's default version of the add-on for the cluster's Kubernetes version, not the newest:
+            # the newest changes whenever AWS publishes a release, so every `pulumi up` would upgrade
+            # the add-on on its own. The default is the version EKS validated for that Kubernetes
+            # version and moves with a Kubernetes upgrade, which is when add-ons should move.
             version = aws.eks.get_addon_version_output(
                 addon_name=addon.name,
                 kubernetes_version=args["kubernetes_version"],
-                most_recent=True,
+                most_recent=False,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
             self.addons[addon.name] = aws.eks.Addon(
-                addon.name,
+                f"{name}-{addon.name}",
                 cluster_name=args["cluster_name"],
                 addon_name=addon.name,
                 addon_version=version.version,
@@ -68,7 +97,8 @@ class EksManagedAddons(pulumi.ComponentResource):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 opts=pulumi.ResourceOptions.merge(
-                    waits_for_nodes if addon.needs_nodes else None, pulumi.ResourceOptions(parent=self)
+                    inherited if addon.needs_nodes else deleted_with_cluster,
+                    pulumi.ResourceOptions(parent=self, depends_on=waits_for),
                 ),
             )
         self.addon_names = pulumi.Output.from_input(list(self.addons))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -22,62 +23,112 @@ _EC2_TRUST = {
     ],
 }
 
-# Pod Identity needs both actions: the agent tags the session with the pod's cluster, namespace and SA.
-_POD_IDENTITY_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }
-    ],
-}
+# The session tags EKS Pod Identity puts on every role session it opens (Amazon EKS User Guide, "Create
+# IAM role with trust policy required by EKS Pod Identity" and its list of session tags). AWS documents
+# conditions on these in the trust policy to restrict which clusters, namespaces and service accounts can
+# use a role; it documents no aws:SourceAccount / aws:SourceArn condition for pods.eks.amazonaws.com.
+POD_IDENTITY_CLUSTER_TAG = "aws:RequestTag/eks-cluster-name"
+POD_IDENTITY_NAMESPACE_TAG = "aws:RequestTag/kubernetes-namespace"
+POD_IDENTITY_SERVICE_ACCOUNT_TAG = "aws:RequestTag/kubernetes-service-account"
+
+
+@dataclass(frozen=True)
+class RoleWithPolicies:
+    """A role and the resources that give it permissions: whatever uses the role waits for all of them."""
+
+    role: aws.iam.Role
+    policies: tuple[pulumi.Resource, ...]
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What to depend on so that the role exists *with* its permissions."""
+        return [self.role, *self.policies]
 
 
 def managed_policy_arn(partition: pulumi.Input[str], name: str) -> pulumi.Output[str]:
     return pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", name)
 
 
-def node_role(name: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> aws.iam.Role:
+def pod_identity_trust_policy(
+    cluster_name: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """Only EKS Pod Identity may assume the role, and only for one service account of one cluster.
+
+    Pod Identity needs both actions: it tags the session with the pod's cluster, namespace and service
+    account, and the condition checks those tags.
+    """
+    return pulumi.Output.from_input(cluster_name).apply(
+        lambda cluster: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "pods.eks.amazonaws.com"},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"],
+                        "Condition": {
+                            "StringEquals": {
+                                POD_IDENTITY_CLUSTER_TAG: cluster,
+                                POD_IDENTITY_NAMESPACE_TAG: namespace,
+                                POD_IDENTITY_SERVICE_ACCOUNT_TAG: service_account,
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+
+
+def node_role(name: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> RoleWithPolicies:
     role = aws.iam.Role(
         name,
         assume_role_policy=json.dumps(_EC2_TRUST),
         description="Armful node role: join EKS, VPC CNI, pull from ECR",
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for policy in NODE_MANAGED_POLICIES:
+    attachments = tuple(
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
             opts=pulumi.ResourceOptions(parent=role),
         )
-    return role
+        for policy in NODE_MANAGED_POLICIES
+    )
+    return RoleWithPolicies(role, attachments)
 
 
 def pod_identity_role(
     name: str,
     partition: pulumi.Input[str],
     parent: pulumi.Resource,
+    *,
+    cluster_name: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
     managed_policies: Sequence[str] = (),
     inline_policy: pulumi.Input[str] | None = None,
-) -> aws.iam.Role:
-    """A role that only EKS Pod Identity can assume, with the policies one add-on needs."""
+) -> RoleWithPolicies:
+    """A role that only EKS Pod Identity can assume, for one service account, with what one add-on needs."""
     role = aws.iam.Role(
         name,
-        assume_role_policy=json.dumps(_POD_IDENTITY_TRUST),
+        assume_role_policy=pod_identity_trust_policy(cluster_name, namespace, service_account),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for policy in managed_policies:
+    policies: list[pulumi.Resource] = [
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy.rsplit('/', 1)[-1]}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
             opts=pulumi.ResourceOptions(parent=role),
         )
+        for policy in managed_policies
+    ]
     if inline_policy is not None:
-        aws.iam.RolePolicy(
-            f"{name}-policy", role=role.id, policy=inline_policy, opts=pulumi.ResourceOptions(parent=role)
+        policies.append(
+            aws.iam.RolePolicy(
+                f"{name}-policy", role=role.id, policy=inline_policy, opts=pulumi.ResourceOptions(parent=role)
+            )
         )
-    return role
+    return RoleWithPolicies(role, tuple(policies))

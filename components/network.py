@@ -4,22 +4,31 @@ No ``from __future__ import annotations`` here: Pulumi's component analyzer read
 run time to infer the package schema (``plugin/``), so they must be real types, not strings.
 """
 
-from ipaddress import IPv4Network
-from typing import NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import ValidationError
 
-from components.core.network_layout import subnet_layout
+from components.cluster_addons import ArgsError
+from components.core.config import NetworkConfig
+from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, issues_from_pydantic
+from components.core.network_layout import (
+    EKS_UNSUPPORTED_ZONE_IDS,
+    STANDARD_ZONES_FILTER,
+    choose_zones,
+    subnet_layout,
+)
 
 
 class NetworkArgs(TypedDict):
     cluster_name: str
     """The EKS cluster's name, for the subnet tags the load balancer controller discovers subnets by."""
     cidr: NotRequired[str]
-    """The VPC's IPv4 block, /20 or larger (default 10.0.0.0/16)."""
+    """The VPC's IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
     availability_zones: NotRequired[int]
-    """How many AZs to spread subnets over, at least 2 (default 3)."""
+    """How many AZs to spread subnets over, 2 to 6 (default 3)."""
     single_nat_gateway: NotRequired[bool]
     """One NAT gateway instead of one per AZ: cheaper, but one AZ's outage cuts all egress."""
 
@@ -35,15 +44,25 @@ class Network(pulumi.ComponentResource):
     """Public subnets, one per AZ, for internet-facing load balancers and NAT gateways."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Validation first: wrong args register nothing, not even this component.
+        config = network_config(args)
         super().__init__("armful:index:Network", name, None, opts)
-        zone_count = args.get("availability_zones", 3)
-        cidr = IPv4Network(args.get("cidr", "10.0.0.0/16"))
+        zone_count = config.availability_zones
+        cidr = config.cidr
         layout = subnet_layout(cidr, zone_count)
         cluster_tag = {f"kubernetes.io/cluster/{args['cluster_name']}": "shared"}
         child = pulumi.ResourceOptions(parent=self)
 
+        # Standard AZs where EKS can place the cluster: the provider leaves out the others, and
+        # choose_zones checks again and fails with the fix when the region has too few.
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
+            filters=[STANDARD_ZONES_FILTER],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        chosen = pulumi.Output.all(zones.names, zones.zone_ids).apply(
+            lambda found: choose_zones(found[0], found[1], zone_count, f"Network {name}")
         )
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -63,7 +82,7 @@ class Network(pulumi.ComponentResource):
 
         public_subnets, private_subnets, nat_gateways = [], [], []
         for index in range(zone_count):
-            zone = zones.names.apply(lambda names, i=index: names[i])
+            zone = chosen.apply(lambda names, i=index: names[i])
             public = aws.ec2.Subnet(
                 f"{name}-public-{index}",
                 vpc_id=vpc.id,
@@ -79,7 +98,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{index}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
             )
-            if index == 0 or not args.get("single_nat_gateway", False):
+            if index == 0 or not config.single_nat_gateway:
                 address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", opts=child)
                 nat_gateways.append(
                     aws.ec2.NatGateway(
@@ -120,3 +139,41 @@ class Network(pulumi.ComponentResource):
                 "public_subnet_ids": self.public_subnet_ids,
             }
         )
+
+
+_ZONES_FIX = "give a whole number from 2 to 6: EKS needs subnets in two AZs at least, the subnet layout has room for six"
+
+
+def network_config(args: NetworkArgs | Mapping[str, Any]) -> NetworkConfig:
+    """Validate Network's args with stack config's network model; raises ArgsError naming each arg."""
+    issues = [
+        ConfigIssue(
+            str(key),
+            f"Network has no arg {key!r}",
+            "remove it or correct its spelling (Python args are snake_case, e.g. availability_zones)",
+        )
+        for key in args
+        if key not in NetworkArgs.__annotations__
+    ]
+    cluster_name = args.get("cluster_name")
+    if not isinstance(cluster_name, str) or not cluster_name:
+        issues.append(
+            ConfigIssue(
+                "cluster_name",
+                "no cluster name is given",
+                "give the EKS cluster's name, which the subnets' discovery tags carry",
+            )
+        )
+    # Given by field name, the model's errors name the field: the arg's own snake_case name.
+    fields = {key: args[key] for key in ("cidr", "availability_zones", "single_nat_gateway") if key in args}
+    config = None
+    try:
+        config = NetworkConfig.model_validate(fields)
+    except ValidationError as error:
+        for issue in issues_from_pydantic(error):
+            arg = issue.path.removeprefix(f"{CONFIG_NAMESPACE}:")
+            fix = _ZONES_FIX if arg == "availability_zones" else issue.fix
+            issues.append(ConfigIssue(arg, issue.problem, fix))
+    if issues or config is None:
+        raise ArgsError(issues, component="Network")
+    return config

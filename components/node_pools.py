@@ -15,7 +15,7 @@ from components.core.config import PoolsConfig
 from components.core.errors import StackConfigError, issues_from_pydantic
 from components.core.pool_planner import check_ec2_architectures, plan_pools
 from components.core.pools import PoolPlan
-from components.iam import node_role
+from components.iam import RoleWithPolicies, node_role
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
 
@@ -84,11 +84,6 @@ class PoolInfo(TypedDict):
     """The taints EKS puts on the pool's nodes."""
 
 
-# Kept for programs written against the names before the components became a multi-language package.
-TaintArgs = TaintSpec
-PoolArgs = PoolSpec
-
-
 class NodePoolsArgs(TypedDict):
     cluster: eks.Cluster
     """The EKS cluster (pulumi_eks.Cluster) the pools join."""
@@ -155,27 +150,31 @@ class NodePools(pulumi.ComponentResource):
         role = node_role(f"{name}-node-role", partition, parent=self)
 
         self.node_groups: dict[str, eks.ManagedNodeGroup] = {
-            pool.name: self._node_group(pool, args, role) for pool in self.planned_pools
+            pool.name: self._node_group(name, pool, args, role) for pool in self.planned_pools
         }
         # The pools as plain values, ready to be ClusterAddons' ``pools``.
         self.pool_descriptions: list[dict[str, Any]] = [pool_info(pool) for pool in self.planned_pools]
+        instance_types = {pool.name: list(pool.instance_types) for pool in self.planned_pools}
         # The Python value also carries each pool's instance types (the stack's ``pools`` output lists
         # them); the schema leaves them out because Pulumi does not rename keys inside a list of objects,
         # so other languages read them from ``instance_types``.
         self.pools = pulumi.Output.from_input(
-            [{**pool_info(pool), "instance_types": list(pool.instance_types)} for pool in self.planned_pools]
+            [
+                {**description, "instance_types": instance_types[description["name"]]}
+                for description in self.pool_descriptions
+            ]
         )
-        self.instance_types = pulumi.Output.from_input(
-            {pool.name: list(pool.instance_types) for pool in self.planned_pools}
-        )
-        self.node_role_arn = role.arn
+        self.instance_types = pulumi.Output.from_input(instance_types)
+        self.node_role_arn = role.role.arn
         self.register_outputs(
             {"pools": self.pools, "instance_types": self.instance_types, "node_role_arn": self.node_role_arn}
         )
 
-    def _node_group(self, pool: PoolPlan, args: NodePoolsArgs, role: aws.iam.Role) -> eks.ManagedNodeGroup:
+    def _node_group(
+        self, name: str, pool: PoolPlan, args: NodePoolsArgs, role: RoleWithPolicies
+    ) -> eks.ManagedNodeGroup:
         launch_template = aws.ec2.LaunchTemplate(
-            f"{pool.name}-nodes",
+            f"{name}-{pool.name}-nodes",
             description=f"Armful pool {pool.name}: IMDSv2 only, encrypted volumes, no SSH key",
             metadata_options={
                 "http_endpoint": "enabled",
@@ -199,9 +198,9 @@ class NodePools(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return eks.ManagedNodeGroup(
-            pool.name,
+            f"{name}-{pool.name}",
             cluster=args["cluster"],
-            node_role=role,
+            node_role=role.role,
             ami_type=pool.ami_type,
             instance_types=_instance_types_checked_with_ec2(self.planned_pools, pool, parent=self),
             capacity_type=pool.capacity_type.value,
@@ -216,7 +215,10 @@ class NodePools(pulumi.ComponentResource):
             subnet_ids=args["subnet_ids"],
             ignore_scaling_changes=True,
             opts=pulumi.ResourceOptions(
-                parent=self, transforms=[rolling_update_transform(pool.max_unavailable)]
+                parent=self,
+                # Nodes that join before the role has its policies fail to register and the group stalls.
+                depends_on=list(role.policies),
+                transforms=[rolling_update_transform(pool.max_unavailable)],
             ),
         )
 

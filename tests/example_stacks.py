@@ -14,6 +14,7 @@ STACKS_DIR = ROOT / "stacks"
 EXAMPLE_STACKS = ("arm-workers", "all-arm", "mixed")
 # What `pulumi config set --secret armful:grafanaAdminPassword` gives the program.
 GRAFANA_PASSWORD = "test-only-grafana-password"
+SECRET_KEYS = ("armful:grafanaAdminPassword",)
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
@@ -23,4 +24,6 @@ def stack_file_config(stack: str) -> dict[str, Any]:
 def run_stack_program(stack: str, mocks: RecordingMocks | None = None) -> RecordingMocks:
     """Run the real ``__main__.py`` for an example stack under mocks, secrets set as a user would."""
     config = {**stack_file_config(stack), "armful:grafanaAdminPassword": GRAFANA_PASSWORD}
-    return run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")), config, mocks, stack=stack)
+    return run_program(
+        lambda: runpy.run_path(str(ROOT / "__main__.py")), config, mocks, stack=stack, secret_keys=SECRET_KEYS
+    )

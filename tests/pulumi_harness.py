@@ -2,6 +2,10 @@
 
 Every test gets a fresh event loop whose default executor runs inline: passing a resource into a
 remote component (``ManagedNodeGroup(cluster=...)``) otherwise hangs or lands on another loop.
+
+Each registration keeps its URN, its parent's URN and the URNs it depends on, as the engine would get
+them (``RecordingMonitor`` reads the register request, which ``Mocks.new_resource`` never sees): the
+mock monitor neither rejects a duplicate URN nor orders anything, so tests check both from these.
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -40,6 +46,16 @@ class Registration:
     inputs: dict[str, Any]
     provider: str | None
     custom: bool | None
+    urn: str = ""
+    parent: str = ""
+    """The parent's URN (the stack's for a top-level resource)."""
+    dependencies: tuple[str, ...] = ()
+    """The URNs this resource waits for: ``depends_on`` (a local component expanded to its
+    descendants) and the resources its inputs came from."""
+
+
+class UnknownInvokeError(AssertionError):
+    """The program called a function the mocks do not answer: a wrong token must not pass silently."""
 
 
 @dataclass
@@ -47,8 +63,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Answers every registration and invoke the programs make, and keeps what they asked for."""
 
     ec2_architectures: Mapping[str, list[str]] = field(default_factory=dict)
+    availability_zones: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "us-west-2a": "usw2-az1",
+            "us-west-2b": "usw2-az2",
+            "us-west-2c": "usw2-az3",
+            "us-west-2d": "usw2-az4",
+        }
+    )
+    """What getAvailabilityZones answers (name → zone ID), as given: the program must filter it."""
     registrations: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    unknown_invokes: list[str] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.registrations.append(
@@ -64,7 +90,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"], "id": "azs"}, []
+            return {
+                "names": list(self.availability_zones),
+                "zoneIds": list(self.availability_zones.values()),
+                "id": "azs",
+            }, []
         if token == "aws:ec2/getInstanceType:getInstanceType":
             instance_type = args.args["instanceType"]
             return {
@@ -72,8 +102,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "supportedArchitectures": self._architectures(instance_type),
             }, []
         if token == "aws:eks/getAddonVersion:getAddonVersion":
-            return {"addonName": args.args["addonName"], "version": f"v1.0.0-{args.args['addonName']}"}, []
-        return {}, []
+            # EKS answers its default version for the Kubernetes version, or the newest with mostRecent.
+            which = "latest" if args.args.get("mostRecent") else "default"
+            addon = args.args["addonName"]
+            return {"addonName": addon, "version": f"v1.0.0-{addon}-{which}"}, []
+        self.unknown_invokes.append(token)
+        raise UnknownInvokeError(_unknown_message([token]))
 
     def _architectures(self, instance_type: str) -> list[str]:
         if instance_type in self.ec2_architectures:
@@ -88,6 +122,59 @@ class RecordingMocks(pulumi.runtime.Mocks):
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
         return found[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.registrations}
+
+    def duplicate_urns(self) -> list[str]:
+        """URNs registered more than once: the engine rejects the second registration of each."""
+        counts = Counter(r.urn for r in self.registrations)
+        return sorted(urn for urn, count in counts.items() if count > 1)
+
+    def waits_for(self, later: Registration, earlier: Registration) -> bool:
+        """Whether ``later`` is created after ``earlier``: a path of dependencies leads from one to the other."""
+        graph = self.by_urn()
+        pending, seen = [later.urn], set()
+        while pending:
+            urn = pending.pop()
+            if urn == earlier.urn and urn != later.urn:
+                return True
+            if urn in seen or urn not in graph:
+                continue
+            seen.add(urn)
+            pending += graph[urn].dependencies
+        return False
+
+
+def _unknown_message(tokens: list[str]) -> str:
+    return (
+        f"the mocks do not answer invoke {', '.join(map(repr, tokens))}: a misspelt token, or a function "
+        "to add to RecordingMocks.call"
+    )
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping each registration's URN, parent and dependencies."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        before = len(self.recording.registrations)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            # Registering awaits inline, so other registrations may run within this one; theirs are
+            # complete (URN set) by the time it returns, and this request's is the one still without.
+            added = next(
+                r
+                for r in self.recording.registrations[before:]
+                if not r.urn and (r.type, r.name) == (request.type, request.name)
+            )
+            added.urn = response.urn
+            added.parent = request.parent
+            added.dependencies = tuple(request.dependencies)
+        return response
 
 
 def _extra_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,8 +207,12 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     mocks: RecordingMocks | None = None,
     stack: str = "test",
+    secret_keys: Sequence[str] | None = None,
 ) -> RecordingMocks:
-    """Run ``program`` to completion under mocks; returns the mocks with every registration."""
+    """Run ``program`` to completion under mocks; returns the mocks with every registration.
+
+    ``secret_keys`` are the config keys set with ``pulumi config set --secret``.
+    """
     recording = mocks or RecordingMocks()
     loop = asyncio.new_event_loop()
     loop.set_default_executor(ImmediateExecutor())
@@ -131,13 +222,19 @@ def run_program(
             {
                 key: value if isinstance(value, str) else json.dumps(value)
                 for key, value in (config or {}).items()
-            }
+            },
+            list(secret_keys or []),
         )
-        pulumi_mocks.set_mocks(recording, project="armful", stack=stack, preview=False)
+        pulumi_mocks.set_mocks(
+            recording, project="armful", stack=stack, preview=False, monitor=RecordingMonitor(recording)
+        )
         _sync_await(run_pulumi_func(program))
+        # An invoke whose result nobody awaited fails nothing by itself; fail the run instead.
+        if recording.unknown_invokes:
+            raise UnknownInvokeError(_unknown_message(recording.unknown_invokes))
     finally:
         pulumi.runtime.reset_options()
-        pulumi.runtime.set_all_config({})
+        pulumi.runtime.set_all_config({}, [])
         asyncio.set_event_loop(None)
         loop.close()
     return recording

@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import runpy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, ROOT, stack_file_config
+from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, ROOT, SECRET_KEYS, stack_file_config
 from pulumi_harness import RecordingMocks, Registration, run_program
 
 from components.core.errors import StackConfigError
@@ -145,6 +146,9 @@ MIXED_VPC = "vpc-0a1b2c3d4e5f60718"
 MIXED_PRIVATE_SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
 MIXED_PUBLIC_SUBNETS = ["subnet-0a1b2c3d4e5f60101", "subnet-0a1b2c3d4e5f60102", "subnet-0a1b2c3d4e5f60103"]
 MOCK_ZONES = {"us-west-2a", "us-west-2b", "us-west-2c"}  # the harness answers four; three are used
+# ArmCluster("armful") names its children after itself: "armful-pools" holds the node groups, and so on.
+POOLS = "armful-pools"
+MANAGED_ADDONS = "armful-managed-addons"
 
 
 @dataclass
@@ -166,7 +170,11 @@ class ProgramRun:
 
 
 def _run_main(
-    stack: str, config: dict[str, Any], mocks: RecordingMocks, expect_failure: bool = False
+    stack: str,
+    config: dict[str, Any],
+    mocks: RecordingMocks,
+    expect_failure: bool = False,
+    secret_keys: Sequence[str] = SECRET_KEYS,
 ) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
 
@@ -177,7 +185,7 @@ def _run_main(
             asyncio.get_event_loop().set_exception_handler(_ignore_unretrieved)
         namespace.update(runpy.run_path(str(PROGRAM)))
 
-    run_program(program, config, mocks, stack=stack)
+    run_program(program, config, mocks, stack=stack, secret_keys=secret_keys)
     return namespace
 
 
@@ -212,7 +220,15 @@ def _registered_under(stack: str, type_: str, prefix: str) -> list[Registration]
 
 
 def _config_values(stack: str, addon: str) -> dict[str, Any]:
-    return json.loads(_inputs(stack, ADDON, addon)["configurationValues"])
+    return json.loads(_inputs(stack, ADDON, f"{MANAGED_ADDONS}-{addon}")["configurationValues"])
+
+
+def _node_group(stack: str, pool: str) -> dict[str, Any]:
+    return _inputs(stack, NODE_GROUP, f"{POOLS}-{pool}")
+
+
+def _launch_template(stack: str, pool: str) -> Registration:
+    return _program(stack).mocks.one(LAUNCH_TEMPLATE, f"{POOLS}-{pool}-nodes")
 
 
 # --- node pools ----------------------------------------------------------------------------------
@@ -220,13 +236,13 @@ def _config_values(stack: str, addon: str) -> dict[str, Any]:
 
 def test_every_pool_is_one_managed_node_group(example_stack: str) -> None:
     names = sorted(r.name for r in _program(example_stack).mocks.of_type(NODE_GROUP))
-    assert names == sorted(EXPECTED_POOLS[example_stack])
+    assert names == sorted(f"{POOLS}-{pool}" for pool in EXPECTED_POOLS[example_stack])
 
 
 @pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
 def test_node_group_inputs(stack: str, pool: str) -> None:
     expected = EXPECTED_POOLS[stack][pool]
-    group = _inputs(stack, NODE_GROUP, pool)
+    group = _node_group(stack, pool)
     assert group["amiType"] == expected.ami_type
     assert group["instanceTypes"] == expected.instance_types
     assert group["labels"] == {
@@ -243,16 +259,16 @@ def test_node_group_inputs(stack: str, pool: str) -> None:
 
 @pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
 def test_node_group_is_auto_named_and_uses_its_launch_template(stack: str, pool: str) -> None:
-    group = _inputs(stack, NODE_GROUP, pool)
+    group = _node_group(stack, pool)
     assert "nodeGroupName" not in group, "a fixed name blocks create-before-delete on arch changes"
     assert "nodeGroupNamePrefix" not in group
-    template = _program(stack).mocks.one(LAUNCH_TEMPLATE, f"{pool}-nodes")
+    template = _launch_template(stack, pool)
     assert group["launchTemplate"] == {"id": f"{template.name}-id", "version": "1"}
 
 
 @pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
 def test_node_group_rolling_update_max_unavailable(stack: str, pool: str) -> None:
-    transforms = _program(stack).mocks.transforms[(NODE_GROUP, pool)]
+    transforms = _program(stack).mocks.transforms[(NODE_GROUP, f"{POOLS}-{pool}")]
     assert len(transforms) == 1
     args = pulumi.ResourceTransformArgs(
         custom=True,
@@ -268,7 +284,7 @@ def test_node_group_rolling_update_max_unavailable(stack: str, pool: str) -> Non
 
 @pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
 def test_launch_template_hardening(stack: str, pool: str) -> None:
-    template = _inputs(stack, LAUNCH_TEMPLATE, f"{pool}-nodes")
+    template = _launch_template(stack, pool).inputs
     metadata = template["metadataOptions"]
     assert metadata["httpTokens"] == "required"
     assert metadata["httpPutResponseHopLimit"] == 1
@@ -398,8 +414,11 @@ def test_one_kubernetes_provider_for_every_in_cluster_resource(example_stack: st
 
 
 def test_managed_addons_registered(example_stack: str) -> None:
-    addons = {r.name: r.inputs for r in _program(example_stack).mocks.of_type(ADDON)}
+    addons = {r.inputs["addonName"]: r.inputs for r in _program(example_stack).mocks.of_type(ADDON)}
     assert {"coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"} <= set(addons)
+    assert {r.name for r in _program(example_stack).mocks.of_type(ADDON)} >= {
+        f"{MANAGED_ADDONS}-{addon}" for addon in addons
+    }
     assert all(inputs["clusterName"] == CLUSTER_NAMES[example_stack] for inputs in addons.values())
 
 
@@ -420,7 +439,9 @@ def test_ebs_csi_node_reaches_every_pool(example_stack: str) -> None:
 
 def test_ebs_csi_uses_pod_identity(example_stack: str) -> None:
     mocks = _program(example_stack).mocks
-    (association,) = _inputs(example_stack, ADDON, "aws-ebs-csi-driver")["podIdentityAssociations"]
+    (association,) = _inputs(example_stack, ADDON, f"{MANAGED_ADDONS}-aws-ebs-csi-driver")[
+        "podIdentityAssociations"
+    ]
     assert association["serviceAccount"] == "ebs-csi-controller-sa"
     roles = [
         r for r in mocks.of_type(ROLE) if association["roleArn"] == f"arn:aws:iam::111122223333:role/{r.name}"
@@ -586,3 +607,196 @@ def test_rolling_update_transform_leaves_other_types_alone(type_: str) -> None:
 
 def test_example_stacks_are_the_ones_tested() -> None:
     assert set(EXAMPLE_STACKS) == set(EXPECTED_POOLS)
+
+
+# --- control plane: support policy and its log group ----------------------------------------------
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def test_cluster_is_on_standard_support_unless_extended_support_is_allowed(example_stack: str) -> None:
+    """EKS's own default is EXTENDED, which bills extended support without asking."""
+    assert _cluster(example_stack)["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_allowing_extended_support_keeps_the_cluster_on_extended_support() -> None:
+    config = _stack_config("arm-workers")
+    config["armful:cluster"]["allowExtendedSupport"] = True
+    mocks = RecordingMocks()
+    _run_main("arm-workers", config, mocks)
+    assert mocks.one(CLUSTER).inputs["upgradePolicy"] == {"supportType": "EXTENDED"}
+
+
+def test_control_plane_log_group_is_created_first_with_a_retention(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    name = f"/aws/eks/{CLUSTER_NAMES[example_stack]}/cluster"
+    (group,) = [r for r in mocks.of_type(LOG_GROUP) if r.inputs["name"] == name]
+    assert group.inputs["retentionInDays"] == 90
+    assert group.urn in mocks.one(CLUSTER).dependencies, "EKS would create it first, never expiring"
+
+
+# --- EKS managed add-ons: versions, dependencies ---------------------------------------------------
+
+
+def test_managed_addons_use_the_default_version_for_the_kubernetes_version(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    asked = [args for token, args in mocks.calls if token == "aws:eks/getAddonVersion:getAddonVersion"]
+    assert sorted(args["addonName"] for args in asked) == [
+        "aws-ebs-csi-driver",
+        "coredns",
+        "eks-pod-identity-agent",
+    ]
+    assert all(not args.get("mostRecent") for args in asked), "the newest version floats on every run"
+    assert all(args["kubernetesVersion"] == "1.35" for args in asked)
+    for addon in mocks.of_type(ADDON):
+        assert addon.inputs["addonVersion"] == f"v1.0.0-{addon.inputs['addonName']}-default"
+
+
+def _managed_addon(stack: str, addon: str) -> Registration:
+    return _program(stack).mocks.one(ADDON, f"{MANAGED_ADDONS}-{addon}")
+
+
+def test_managed_addons_that_need_nodes_wait_for_every_node_group(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    groups = mocks.of_type(NODE_GROUP)
+    for addon in ("coredns", "aws-ebs-csi-driver"):
+        for group in groups:
+            assert mocks.waits_for(_managed_addon(example_stack, addon), group), (addon, group.name)
+
+
+def test_ebs_csi_driver_waits_for_the_pod_identity_agent_and_its_roles_policy(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    ebs = _managed_addon(example_stack, "aws-ebs-csi-driver")
+    assert _managed_addon(example_stack, "eks-pod-identity-agent").urn in ebs.dependencies
+    role_name = ebs.inputs["podIdentityAssociations"][0]["roleArn"].rsplit("/", 1)[-1]
+    (attachment,) = [a for a in mocks.of_type(ATTACHMENT) if a.inputs["role"] == role_name]
+    assert attachment.urn in ebs.dependencies
+
+
+def test_node_groups_wait_for_the_node_roles_policies(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    node_role = mocks.one(ROLE, f"{POOLS}-node-role")
+    attachments = [a for a in mocks.of_type(ATTACHMENT) if a.inputs["role"] == node_role.name]
+    assert len(attachments) == 3
+    for group in mocks.of_type(NODE_GROUP):
+        assert {a.urn for a in attachments} <= set(group.dependencies), group.name
+
+
+# --- Helm releases: the order they install in ------------------------------------------------------
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+ADDONS = "armful-addons"
+
+
+def _release(stack: str, release: str) -> Registration:
+    return _program(stack).mocks.one(RELEASE, f"{ADDONS}-{release}")
+
+
+def test_every_release_waits_for_the_load_balancer_controller_webhook(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    gate = _release(example_stack, "aws-load-balancer-controller")
+    others = [r for r in mocks.of_type(RELEASE) if r.urn != gate.urn]
+    assert len(others) >= 5
+    for release in others:
+        assert gate.urn in release.dependencies, release.name
+        assert not mocks.waits_for(gate, release), f"the gate must not wait for {release.name}"
+
+
+def test_kyverno_policies_install_after_kyverno(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    policies = _release(example_stack, "kyverno-policies")
+    kyverno = _release(example_stack, "kyverno")
+    assert kyverno.urn in policies.dependencies
+    assert not mocks.waits_for(kyverno, policies)
+
+
+def test_releases_wait_for_their_pod_identity_association_and_role_permissions(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    associations = mocks.of_type(POD_IDENTITY_ASSOCIATION)
+    assert {a.name for a in associations} >= {
+        f"{ADDONS}-aws-load-balancer-controller",
+        f"{ADDONS}-fluent-bit",
+    }
+    for association in associations:
+        release = mocks.one(RELEASE, association.name)
+        assert association.urn in release.dependencies, release.name
+        role_name = association.inputs["roleArn"].rsplit("/", 1)[-1]
+        permissions = [
+            r
+            for r in [*mocks.of_type(ATTACHMENT), *mocks.of_type("aws:iam/rolePolicy:RolePolicy")]
+            if r.inputs["role"] in (role_name, f"{role_name}-id")
+        ]
+        assert permissions, role_name
+        assert {p.urn for p in permissions} <= set(release.dependencies), release.name
+
+
+def test_releases_wait_for_nodes_managed_addons_and_the_storage_class(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    before = [
+        *mocks.of_type(NODE_GROUP),
+        *mocks.of_type(ADDON),
+        mocks.one("kubernetes:storage.k8s.io/v1:StorageClass"),
+    ]
+    for release in mocks.of_type(RELEASE):
+        for resource in before:
+            assert mocks.waits_for(release, resource), (release.name, resource.name)
+
+
+# --- Pod Identity trust -----------------------------------------------------------------------------
+
+
+def test_pod_identity_roles_trust_only_their_service_account_on_this_cluster(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    wanted: dict[str, tuple[str, str]] = {
+        a.inputs["roleArn"]: (a.inputs["namespace"], a.inputs["serviceAccount"])
+        for a in mocks.of_type(POD_IDENTITY_ASSOCIATION)
+    }
+    for addon in mocks.of_type(ADDON):
+        for association in addon.inputs.get("podIdentityAssociations") or []:
+            wanted[association["roleArn"]] = ("kube-system", association["serviceAccount"])
+    pod_roles = [
+        r
+        for r in mocks.of_type(ROLE)
+        if json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]
+        == {"Service": "pods.eks.amazonaws.com"}
+    ]
+    assert len(pod_roles) == len(wanted) >= 4
+    for role in pod_roles:
+        namespace, service_account = wanted[f"arn:aws:iam::111122223333:role/{role.name}"]
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert set(statement["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+        assert statement["Condition"] == {
+            "StringEquals": {
+                "aws:RequestTag/eks-cluster-name": CLUSTER_NAMES[example_stack],
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
+            }
+        }, role.name
+
+
+# --- every resource has its own URN -----------------------------------------------------------------
+
+
+def test_no_two_resources_share_a_urn(example_stack: str) -> None:
+    mocks = _program(example_stack).mocks
+    assert all(r.urn for r in mocks.registrations)
+    assert mocks.duplicate_urns() == []
+
+
+# --- secrets in stack config ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["armful:cluster", "armful:addons", "armful:workerPools"])
+def test_a_secret_armful_key_other_than_grafanas_password_is_refused(key: str) -> None:
+    """Its value would reach resource inputs and Helm values in plain text, and so the state."""
+    mocks = RecordingMocks()
+    config = _stack_config("arm-workers")
+    config.setdefault("armful:addons", {})
+    with pytest.raises(StackConfigError) as caught:
+        _run_main("arm-workers", config, mocks, secret_keys=[*SECRET_KEYS, key])
+    (issue,) = caught.value.issues
+    assert issue.path == key
+    assert "secret" in issue.problem and "armful:grafanaAdminPassword" in issue.problem
+    assert "without --secret" in issue.fix
+    assert mocks.registrations == []

@@ -52,10 +52,12 @@ node_role = aws.iam.Role(
         }
     ),
 )
-for policy in NODE_POLICIES:
+node_policies = [
     aws.iam.RolePolicyAttachment(
         f"shop-nodes-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}"
     )
+    for policy in NODE_POLICIES
+]
 
 cluster = eks.Cluster(
     "shop",
@@ -67,7 +69,7 @@ cluster = eks.Cluster(
     skip_default_node_group=True,
 )
 # Fluent Bit, the load balancer controller and the collector get AWS credentials from EKS Pod Identity.
-aws.eks.Addon(
+pod_identity_agent = aws.eks.Addon(
     "shop-pod-identity-agent",
     cluster_name=CLUSTER_NAME,
     addon_name="eks-pod-identity-agent",
@@ -86,6 +88,8 @@ def node_group(description: dict, instance_types: list[str], ami_type: str) -> e
         taints=eks_taints(description),
         scaling_config={"min_size": 2, "desired_size": 2, "max_size": 6},
         subnet_ids=subnet_ids,
+        # Nodes that join before the role has its policies fail to register.
+        opts=pulumi.ResourceOptions(depends_on=node_policies),
     )
 
 
@@ -106,8 +110,8 @@ addons = ClusterAddons(
         # add-on whose Prometheus and Alertmanager need volumes.
         "addons": {"kubePrometheusStack": {"enabled": False}},
     },
-    # The releases wait for nodes to land on.
-    opts=pulumi.ResourceOptions(depends_on=[platform_nodes, app_nodes]),
+    # The releases wait for nodes to land on, and for the agent that hands their pods AWS credentials.
+    opts=pulumi.ResourceOptions(depends_on=[platform_nodes, app_nodes, pod_identity_agent]),
 )
 
 pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig_json))

@@ -158,7 +158,7 @@ def test_the_program_installs_each_planned_release_as_planned(stack: str) -> Non
     mocks = stack_run(stack)
     plan = example_plan(stack)
     provider = mocks.one("pulumi:providers:kubernetes")
-    registered = {r.name: r for r in mocks.of_type(RELEASE_TYPE)}
+    registered = {r.inputs["name"]: r for r in mocks.of_type(RELEASE_TYPE)}
     assert sorted(registered) == sorted(release.spec.release for release in plan.releases)
     vpc_id = "armful-network-vpc-id" if plan.config.network.vpc_id is None else plan.config.network.vpc_id
     known = {"<deploy-time: vpc_id>": vpc_id, "<deploy-time: grafana_admin_password>": GRAFANA_PASSWORD}

@@ -195,6 +195,7 @@ def test_the_plugin_manifest_runs_python_from_its_own_folder() -> None:
     # The plugin's virtualenv installs this repository's package: the components, not the stack program.
     requirements = (PLUGIN / "requirements.txt").read_text().split()
     assert "-e" in requirements and ".." in requirements
+    assert "../requirements.txt" in requirements, "the plugin runs with the pins Armful was tested with"
     assert (ROOT / "__main__.py").read_text() != (PLUGIN / "__main__.py").read_text()
 
 
@@ -322,11 +323,11 @@ def test_a_construct_call_from_another_language_installs_the_add_ons() -> None:
         )
 
     mocks = run_program(program)
-    releases = {r.name for r in mocks.of_type("kubernetes:helm.sh/v3:Release")}
+    releases = {r.inputs["name"] for r in mocks.of_type("kubernetes:helm.sh/v3:Release")}
     assert releases and set(state["releases"]) == releases
     assert "kube-prometheus-stack" not in releases
     assert state["placement"]["metrics-server/metrics-server"] == ["core"]
-    alb = mocks.one("kubernetes:helm.sh/v3:Release", "aws-load-balancer-controller").inputs["values"]
+    alb = mocks.one("kubernetes:helm.sh/v3:Release", "hosted-aws-load-balancer-controller").inputs["values"]
     assert (alb["clusterName"], alb["region"], alb["vpcId"]) == (
         "hosted",
         "eu-west-1",
@@ -362,14 +363,16 @@ def test_a_construct_call_with_a_stack_files_config_builds_the_whole_cluster() -
 
     mocks = run_program(program, stack="arm-workers")
     assert sorted(r.name for r in mocks.of_type("eks:index:ManagedNodeGroup")) == [
-        "batch-arm-spot",
-        "general-arm",
-        "system",
+        "hosted-pools-batch-arm-spot",
+        "hosted-pools-general-arm",
+        "hosted-pools-system",
     ]
     assert mocks.one("eks:index:Cluster").inputs["name"] == "shop-arm-workers"
     assert [pool["name"] for pool in state["pools"]] == ["system", "general-arm", "batch-arm-spot"]
     assert state["instance_types"]["system"] == ["m7i.large", "m6i.large"]
-    grafana = mocks.one("kubernetes:helm.sh/v3:Release", "kube-prometheus-stack").inputs["values"]
+    grafana = mocks.one("kubernetes:helm.sh/v3:Release", "hosted-addons-kube-prometheus-stack").inputs[
+        "values"
+    ]
     assert reveal(grafana)["grafana"]["adminPassword"] == "hosted-password"
 
 

@@ -7,6 +7,7 @@ about placement is checked against those descriptions with the scheduler model, 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pulumi
@@ -15,8 +16,15 @@ import pytest
 from pulumi_harness import RecordingMocks, is_secret, reveal, run_program
 
 from components.addons.registry import ADDONS, BY_RELEASE
-from components.addons.releases import pod_spec_at, workload_enabled
-from components.cluster_addons import ClusterAddons, PlanError, describe_pools, eks_taints
+from components.addons.releases import ReleasePlan, pod_spec_at, workload_enabled
+from components.cluster_addons import (
+    AddonsPlan,
+    ClusterAddons,
+    PlanError,
+    describe_pools,
+    eks_taints,
+    release_order,
+)
 from components.core.arch import Arch
 from components.core.errors import StackConfigError
 from components.core.taints import Taint, TaintEffect
@@ -110,8 +118,9 @@ def default_run() -> tuple[RecordingMocks, dict[str, Any]]:
 
 
 def released_values() -> dict[str, dict[str, Any]]:
+    """Each release's values by its Helm release name (resource names carry the component's name)."""
     mocks, _ = default_run()
-    return {r.name: reveal(r.inputs["values"]) for r in mocks.of_type(RELEASE)}
+    return {r.inputs["name"]: reveal(r.inputs["values"]) for r in mocks.of_type(RELEASE)}
 
 
 # --- what it registers, and with which provider ----------------------------------------------------
@@ -122,8 +131,10 @@ def test_every_default_add_on_is_released_with_the_provider_it_was_given() -> No
     (provider,) = mocks.of_type(PROVIDER)
     assert provider.name == "theirs", "ClusterAddons makes no provider of its own when given one"
     releases = mocks.of_type(RELEASE)
-    assert sorted(r.name for r in releases) == sorted(s.release for s in ADDONS if s.enabled_by_default)
-    assert sorted(outputs["releases"]) == sorted(r.name for r in releases)
+    expected = sorted(s.release for s in ADDONS if s.enabled_by_default)
+    assert sorted(r.inputs["name"] for r in releases) == expected
+    assert sorted(r.name for r in releases) == [f"addons-{release}" for release in expected]
+    assert sorted(outputs["releases"]) == expected
     for release in releases:
         assert release.provider is not None and "::theirs::" in release.provider, release.name
 
@@ -138,7 +149,7 @@ def test_cluster_facts_reach_the_charts_and_pod_identity() -> None:
 
 def test_grafana_password_is_given_as_a_secret() -> None:
     mocks, _ = default_run()
-    values = mocks.one(RELEASE, "kube-prometheus-stack").inputs["values"]
+    values = mocks.one(RELEASE, "addons-kube-prometheus-stack").inputs["values"]
     assert is_secret(values)
     assert reveal(values)["grafana"]["adminPassword"] == PASSWORD
 
@@ -371,3 +382,57 @@ def test_eks_taints_use_the_eks_spelling_of_effects() -> None:
         {"key": "team.example.com/batch", "value": "", "effect": "NO_EXECUTE"},
     ]
     assert eks_taints(GENERAL) == []
+
+
+# --- the order releases install in --------------------------------------------------------------------
+
+
+def _release_plans(*changes: tuple[str, dict[str, Any]]) -> list[ReleasePlan]:
+    specs = {spec.release: spec for spec in ADDONS if spec.enabled_by_default}
+    for release, fields in changes:
+        specs[release] = dataclasses.replace(specs[release], **fields)
+    return [ReleasePlan(spec, {}) for spec in specs.values()]
+
+
+def test_release_order_puts_gates_first_and_needs_before_what_needs_them() -> None:
+    # Listed with kyverno-policies before kyverno and the gate last: the order must not depend on that.
+    plans = sorted(_release_plans(), key=lambda plan: plan.spec.release, reverse=True)
+    order = [plan.spec.release for plan in release_order(plans)]
+    gates = [spec.release for spec in ADDONS if spec.gates_other_releases]
+    assert gates == ["aws-load-balancer-controller"]
+    assert order[0] == "aws-load-balancer-controller"
+    assert order.index("kyverno") < order.index("kyverno-policies")
+    assert sorted(order) == sorted(plan.spec.release for plan in plans)
+
+
+def test_a_need_that_is_not_installed_is_an_error_not_dropped() -> None:
+    plans = [plan for plan in _release_plans() if plan.spec.release != "kyverno"]
+    with pytest.raises(ValueError, match=r"kyverno-policies needs kyverno, which is not among the releases"):
+        release_order(plans)
+
+
+def test_releases_that_wait_for_each_other_are_an_error() -> None:
+    plans = _release_plans(("kyverno", {"needs": ("kyverno-policies",)}))
+    with pytest.raises(ValueError, match="wait for each other"):
+        release_order(plans)
+
+
+def test_a_wrong_order_stops_cluster_addons_before_it_registers() -> None:
+    mocks = RecordingMocks()
+    planned = AddonsPlan(tuple(_release_plans(("metrics-server", {"needs": ("nowhere",)}))), ())
+    with pytest.raises(ValueError, match="metrics-server needs nowhere"):
+        run_program(
+            lambda: ClusterAddons("addons", base_args(kubeconfig="{}"), _planned=planned), mocks=mocks
+        )
+    assert mocks.registrations == []
+
+
+def test_the_collector_exporting_to_otlp_gets_no_aws_role() -> None:
+    addons = {"openTelemetryCollector": {"tracesExporter": "otlp", "otlpEndpoint": "tempo.tracing:4317"}}
+    mocks, _ = run_with_their_provider(base_args(addons=addons))
+    accounts = {
+        r.inputs["serviceAccount"]
+        for r in mocks.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    }
+    assert "opentelemetry-collector" not in accounts
+    assert "aws-load-balancer-controller" in accounts and "fluent-bit" in accounts

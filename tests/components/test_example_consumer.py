@@ -95,7 +95,7 @@ def test_every_release_goes_through_the_programs_provider() -> None:
     releases = mocks.of_type(RELEASE)
     assert releases
     assert all(release.provider and "::shop::" in release.provider for release in releases)
-    assert "kube-prometheus-stack" not in {release.name for release in releases}, "disabled by the example"
+    assert "kube-prometheus-stack" not in {release.inputs["name"] for release in releases}, "disabled"
 
 
 def test_node_groups_and_descriptions_agree() -> None:
@@ -119,7 +119,7 @@ def test_each_release_is_placed_for_the_programs_pools() -> None:
     checked = 0
     for release in mocks.of_type(RELEASE):
         values = reveal(release.inputs["values"])
-        for workload in BY_RELEASE[release.name].workloads:
+        for workload in BY_RELEASE[release.inputs["name"]].workloads:
             if not workload_enabled(workload, values):
                 continue
             pod = pod_spec_at(workload, values)
@@ -142,3 +142,18 @@ def test_the_example_exports_where_each_add_on_runs() -> None:
     _, namespace = example_run()
     assert namespace["placement"]["metrics-server/metrics-server"] == ["platform"]
     assert namespace["placement"]["falco/falco"] == ["platform", "apps"]
+
+
+def test_the_example_waits_for_node_policies_and_the_pod_identity_agent() -> None:
+    mocks, _ = example_run()
+    attachments = [
+        a
+        for a in mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.name.startswith("shop-nodes-")
+    ]
+    assert len(attachments) == 3
+    for group in mocks.of_type(NODE_GROUP):
+        assert {a.urn for a in attachments} <= set(group.dependencies), group.name
+    agent = mocks.one("aws:eks/addon:Addon")
+    releases = mocks.of_type(RELEASE)
+    assert releases and all(mocks.waits_for(release, agent) for release in releases)

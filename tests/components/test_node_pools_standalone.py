@@ -57,8 +57,8 @@ def _program(outputs: dict[str, Any], with_addons: bool = False) -> None:
 def test_node_pools_join_a_cluster_of_ones_own() -> None:
     outputs: dict[str, Any] = {}
     mocks = run_program(lambda: _program(outputs))
-    groups = {group.name: group.inputs for group in mocks.of_type(NODE_GROUP)}
-    assert sorted(groups) == ["batch", "system"]
+    groups = {group.name.removeprefix("pools-"): group.inputs for group in mocks.of_type(NODE_GROUP)}
+    assert sorted(group.name for group in mocks.of_type(NODE_GROUP)) == ["pools-batch", "pools-system"]
     assert groups["system"]["taints"] == [
         {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
     ]

@@ -1,0 +1,128 @@
+"""Armful as a package others install: what a built wheel carries and what it asks of its consumers.
+
+The wheel test builds offline with setuptools' own backend on a copy of the sources (the working tree
+stays clean). It needs a setuptools that can build wheels by itself (70.1 or later) or the ``wheel``
+package; the virtualenv's may have neither, so it uses the first Python that can, and skips, saying
+what is missing, when none can. The package-data test needs no build and always runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from example_stacks import ROOT
+from packaging.requirements import Requirement
+from setuptools import find_namespace_packages
+
+from components.addons.aws_load_balancer_controller import POLICY_FILE
+
+POLICY = "policies/aws_load_balancer_controller_iam_policy.json"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+_CAN_BUILD_WHEELS = """
+import sys
+from importlib.util import find_spec
+import setuptools
+major, minor = (int(part) for part in setuptools.__version__.split(".")[:2])
+ok = (major, minor) >= (61, 0) and (find_spec("wheel") or find_spec("setuptools.command.bdist_wheel"))
+sys.exit(0 if ok else 1)
+"""
+
+
+@cache
+def wheel_builder() -> str | None:
+    """The first Python here whose setuptools builds a wheel offline: this one, else the machine's."""
+    venv_bin = str(Path(sys.executable).parent)
+    outside = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    candidates = [sys.executable, shutil.which("python3", path=outside), "/usr/bin/python3"]
+    for python in dict.fromkeys(c for c in candidates if c and Path(c).exists()):
+        probe = subprocess.run([python, "-c", _CAN_BUILD_WHEELS], capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return python
+    return None
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    python = wheel_builder()
+    if python is None:
+        pytest.skip(
+            "no Python here can build a wheel offline: it needs setuptools>=70.1 or the wheel package "
+            "(the package-data test below checks the same configuration without a build)"
+        )
+    source = tmp_path_factory.mktemp("armful-src")
+    shutil.copy(ROOT / "pyproject.toml", source)
+    shutil.copytree(ROOT / "components", source / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("dist")
+    build = subprocess.run(
+        [python, "-c", f"from setuptools import build_meta; print(build_meta.build_wheel({str(out)!r}))"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PIP_NO_INDEX": "1"},
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    return zipfile.ZipFile(out / build.stdout.strip().splitlines()[-1])
+
+
+def test_a_built_wheel_carries_the_load_balancer_policy(wheel: zipfile.ZipFile) -> None:
+    data = wheel.read(f"components/addons/{POLICY}")
+    assert json.loads(data)["Statement"], "the controller's IAM policy, whole"
+
+
+def test_a_built_wheel_asks_for_ranges_not_pins(wheel: zipfile.ZipFile) -> None:
+    (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in wheel.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    assert len(requires) == len(PYPROJECT["project"]["dependencies"])
+    assert not any("==" in requirement for requirement in requires), requires
+
+
+def test_the_policy_is_package_data_that_the_code_reads_as_a_resource() -> None:
+    """Without a build: setuptools' configuration ships the file, and the code finds it as a resource."""
+    package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
+    assert package_data["components.addons"] == ["policies/*.json"]
+    found = find_namespace_packages(
+        str(ROOT), include=PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    )
+    assert "components.addons" in found
+    shipped = sorted(
+        path.relative_to(ROOT / "components" / "addons").as_posix()
+        for pattern in package_data["components.addons"]
+        for path in (ROOT / "components" / "addons").glob(pattern)
+    )
+    assert POLICY in shipped
+    resource = resources.files("components.addons").joinpath(POLICY)
+    assert json.loads(resource.read_text())["Statement"]
+    assert Path(str(resource)) == POLICY_FILE
+
+
+def test_library_dependencies_are_ranges_that_the_pins_satisfy() -> None:
+    """Consumers resolve ranges with their own dependencies; the stack program and CI use the pins."""
+    ranges = {Requirement(line).name: Requirement(line) for line in PYPROJECT["project"]["dependencies"]}
+    assert "dependencies" not in PYPROJECT["project"].get("dynamic", [])
+    assert all(not any(spec.operator == "==" for spec in req.specifier) for req in ranges.values())
+    pins = [
+        Requirement(line)
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {pin.name for pin in pins} == set(ranges)
+    for pin in pins:
+        (spec,) = pin.specifier
+        assert spec.operator == "==", f"requirements.txt pins {pin.name} exactly"
+        assert ranges[pin.name].specifier.contains(spec.version), (pin.name, spec.version)
