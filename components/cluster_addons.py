@@ -256,10 +256,7 @@ def eks_taints(description: Mapping[str, Any]) -> list[dict[str, str]]:
 
     Describe a pool once, in Kubernetes form, and give its node group ``taints=eks_taints(description)``.
     """
-    return [
-        Taint(taint["key"], taint.get("value", ""), TaintEffect(taint.get("effect", "NoSchedule"))).to_eks()
-        for taint in description.get("taints", ())
-    ]
+    return [Taint.from_kubernetes(taint).to_eks() for taint in description.get("taints", ())]
 
 
 # --- validation and planning, before anything is registered ---------------------------------------

@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from components.core.user_cache import armful_cache_dir
 from components.images.reference import InvalidReferenceError, parse_reference
 from components.images.registry import ImagePlatforms
 
@@ -32,9 +33,7 @@ _FORMAT_VERSION = 1
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/armful/images``, else ``~/.cache/armful/images``."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    return root / "armful" / "images"
+    return armful_cache_dir("images")
 
 
 def cache_key(image: str) -> str:

@@ -17,6 +17,7 @@ from components.addons.releases import ReleasePlan, placeholders, render_placeho
 from components.core.arch import Arch
 from components.core.findings import Finding, FindingLevel
 from components.core.plan import Plan
+from components.core.user_cache import armful_cache_dir
 from components.render.findings import TemplatePlacement, judge_pod_template
 from components.render.helm import ChartUnavailable, RenderFailed, helm_sdk, render_manifests
 from components.render.pod_templates import extract_pod_templates
@@ -74,10 +75,7 @@ def default_chart_cache() -> Path:
     else ``~/.cache/armful/charts``. A pinned version never changes, so a cached archive never goes stale.
     """
     explicit = os.environ.get("ARMFUL_CHART_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "armful" / "charts"
+    return Path(explicit) if explicit else armful_cache_dir("charts")
 
 
 def declared_image_arches(releases: Iterable[ReleasePlan]) -> dict[str, frozenset[Arch]]:

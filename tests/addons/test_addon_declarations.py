@@ -17,6 +17,7 @@ from chart_values import (
 from components.addons import falco, kube_prometheus_stack, kyverno_policies, opentelemetry_collector
 from components.addons.registry import ADDONS
 from components.addons.spec import AddonOptions, AddonSpec
+from components.core.arch import Arch
 
 SPEC_IDS = [spec.key for spec in ADDONS]
 
@@ -93,3 +94,16 @@ def test_add_on_keys_are_camel_case_and_unique() -> None:
 
     assert all(to_camel(to_snake(spec.key)) == spec.key for spec in ADDONS)
     assert len({spec.key for spec in ADDONS}) == len({spec.release for spec in ADDONS}) == len(ADDONS)
+
+
+@pytest.mark.parametrize("spec", ADDONS, ids=SPEC_IDS)
+def test_every_workload_names_pinned_multi_arch_images_and_sizes_both_arches(spec: AddonSpec) -> None:
+    """Design §4: every pinned default image publishes amd64 and arm64; `readiness --addons-declared`
+    checks that against the registries when a chart is bumped."""
+    for workload in spec.workloads:
+        assert workload.images, f"{workload.name} lists no image"
+        assert set(workload.resources) == set(Arch), f"{workload.name} must size both arches"
+        for image in workload.images:
+            repository, _, tag = image.ref.rpartition(":")
+            assert repository and "/" in repository and tag and tag != "latest", image.ref
+            assert image.arches == frozenset(Arch), f"{image.ref}: multi-arch per design §4"
