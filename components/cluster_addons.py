@@ -23,6 +23,7 @@ from components.addons.config import AddonsConfig
 from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID, DeployTime
 from components.addons.releases import PlacementEntry, ReleasePlan, placeholders, plan_releases
 from components.addons.spec import AddonSpec, chart_reference
+from components.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
 from components.core.arch import Arch
 from components.core.config_base import ConfigModel
 from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
@@ -44,17 +45,6 @@ class PlanError(ValueError):
         self.findings = tuple(f for f in findings if f.level is FindingLevel.ERROR)
         errors = [f"  - [{f.code}] {f.message}" for f in self.findings]
         super().__init__(f"Armful will not create {subject}; the plan has errors:\n" + "\n".join(errors))
-
-
-class ArgsError(StackConfigError):
-    """Every problem found in a component's args, each with the arg's path and the fix."""
-
-    def __init__(self, issues: Sequence[ConfigIssue], component: str = "ClusterAddons") -> None:
-        super().__init__(issues)
-        noun = "error" if len(self.issues) == 1 else "errors"
-        lines = [f"Armful {component} args have {len(self.issues)} {noun}:"]
-        lines += [f"  - {issue}" for issue in self.issues]
-        ValueError.__init__(self, "\n".join(lines))
 
 
 class PoolDescription(TypedDict):
@@ -408,20 +398,9 @@ def plan_cluster_addons(
     args: ClusterAddonsArgs | Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
 ) -> AddonsPlan:
     """Validate ClusterAddons' args and plan its releases; raises StackConfigError or PlanError."""
-    issues: list[ConfigIssue] = [
-        ConfigIssue(
-            str(key),
-            f"ClusterAddons has no arg {key!r}",
-            "remove it or correct its spelling (Python args are snake_case, e.g. cluster_name)",
-        )
-        for key in args
-        if key not in ClusterAddonsArgs.__annotations__
-    ]
+    issues = unknown_arg_issues("ClusterAddons", args, ClusterAddonsArgs.__annotations__, "cluster_name")
+    issues += cluster_name_issues(args, " as a string")
     cluster_name = args.get("cluster_name")
-    if not isinstance(cluster_name, str) or not cluster_name:
-        issues.append(
-            ConfigIssue("cluster_name", "no cluster name is given", "give the EKS cluster's name as a string")
-        )
     topology: Topology | None = None
     try:
         topology = Topology(args.get("topology"))

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ValidationError
 
-from components.cluster_addons import ArgsError
+from components.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
 from components.core.config import NetworkConfig
 from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, issues_from_pydantic
 from components.core.network_layout import (
@@ -146,24 +146,8 @@ _ZONES_FIX = "give a whole number from 2 to 6: EKS needs subnets in two AZs at l
 
 def network_config(args: NetworkArgs | Mapping[str, Any]) -> NetworkConfig:
     """Validate Network's args with stack config's network model; raises ArgsError naming each arg."""
-    issues = [
-        ConfigIssue(
-            str(key),
-            f"Network has no arg {key!r}",
-            "remove it or correct its spelling (Python args are snake_case, e.g. availability_zones)",
-        )
-        for key in args
-        if key not in NetworkArgs.__annotations__
-    ]
-    cluster_name = args.get("cluster_name")
-    if not isinstance(cluster_name, str) or not cluster_name:
-        issues.append(
-            ConfigIssue(
-                "cluster_name",
-                "no cluster name is given",
-                "give the EKS cluster's name, which the subnets' discovery tags carry",
-            )
-        )
+    issues = unknown_arg_issues("Network", args, NetworkArgs.__annotations__, "availability_zones")
+    issues += cluster_name_issues(args, ", which the subnets' discovery tags carry")
     # Given by field name, the model's errors name the field: the arg's own snake_case name.
     fields = {key: args[key] for key in ("cidr", "availability_zones", "single_nat_gateway") if key in args}
     config = None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pulumi_harness import RecordingMocks, run_program
 
-from components.cluster_addons import ArgsError
+from components.component_args import ArgsError
 from components.core.network_layout import NotEnoughZonesError, choose_zones
 from components.network import Network
 
