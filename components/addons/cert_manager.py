@@ -46,9 +46,6 @@ def _pod_labels(name: str, component: str) -> dict[str, str]:
     }
 
 
-ACME_SOLVER = _image("cert-manager-acmesolver")
-"""Not a chart workload: the controller creates these pods for HTTP-01 challenges, wherever they fit."""
-
 _DEPLOYMENT_KEYS = PlacementKeys(priority_class=None)
 
 

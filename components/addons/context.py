@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from components.addons.spec import AddonOptions
 from components.core.arch import Arch
-from components.core.pools import PoolPlan, system_pool
+from components.core.pools import PoolPlan
 from components.core.topology import Topology
 
 OptionsT = TypeVar("OptionsT", bound=AddonOptions)
@@ -43,10 +43,6 @@ class AddonContext:
     @property
     def cluster_arches(self) -> frozenset[Arch]:
         return frozenset(pool.arch for pool in self.pools)
-
-    @property
-    def system_arch(self) -> Arch:
-        return system_pool(self.pools).arch
 
     def options_as(self, options_type: type[OptionsT]) -> OptionsT:
         """This add-on's options as its own options class; plain options get that class's defaults."""

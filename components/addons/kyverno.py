@@ -76,44 +76,34 @@ ADMISSION_CONTROLLER = Workload(
     extra_values={"podDisruptionBudget": _pdb(2)},
 )
 
-BACKGROUND_CONTROLLER = Workload(
-    name="background-controller",
-    kind=WorkloadKind.DEPLOYMENT,
-    images=(_image("background-controller"),),
-    path=("backgroundController",),
-    keys=_CONTROLLER_KEYS,
-    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
-    replicas=2,
-    pod_labels=_pod_labels("background-controller"),
-    extra_values={"podDisruptionBudget": _pdb(1)},
-    enabled_by=("backgroundController", "enabled"),
-)
 
-CLEANUP_CONTROLLER = Workload(
-    name="cleanup-controller",
-    kind=WorkloadKind.DEPLOYMENT,
-    images=(_image("cleanup-controller"),),
-    path=("cleanupController",),
-    keys=_CONTROLLER_KEYS,
-    resources=on_both_arches(Resources(cpu="50m", memory="64Mi", memory_limit="256Mi")),
-    replicas=2,
-    pod_labels=_pod_labels("cleanup-controller"),
-    extra_values={"podDisruptionBudget": _pdb(1)},
-    enabled_by=("cleanupController", "enabled"),
-)
+def _optional_controller(component: str, values_key: str, resources: Resources) -> Workload:
+    """The background, cleanup and reports controllers: laid out alike in the chart, each switchable."""
+    return Workload(
+        name=component,
+        kind=WorkloadKind.DEPLOYMENT,
+        images=(_image(component),),
+        path=(values_key,),
+        keys=_CONTROLLER_KEYS,
+        resources=on_both_arches(resources),
+        replicas=2,
+        pod_labels=_pod_labels(component),
+        extra_values={"podDisruptionBudget": _pdb(1)},
+        enabled_by=(values_key, "enabled"),
+    )
 
-REPORTS_CONTROLLER = Workload(
-    name="reports-controller",
-    kind=WorkloadKind.DEPLOYMENT,
-    images=(_image("reports-controller"),),
-    path=("reportsController",),
-    keys=_CONTROLLER_KEYS,
-    # Aggregating ephemeral reports is the memory-hungry part of Kyverno on busy clusters.
-    resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
-    replicas=2,
-    pod_labels=_pod_labels("reports-controller"),
-    extra_values={"podDisruptionBudget": _pdb(1)},
-    enabled_by=("reportsController", "enabled"),
+
+BACKGROUND_CONTROLLER = _optional_controller(
+    "background-controller",
+    "backgroundController",
+    Resources(cpu="100m", memory="128Mi", memory_limit="512Mi"),
+)
+CLEANUP_CONTROLLER = _optional_controller(
+    "cleanup-controller", "cleanupController", Resources(cpu="50m", memory="64Mi", memory_limit="256Mi")
+)
+# Aggregating ephemeral reports is the memory-hungry part of Kyverno on busy clusters.
+REPORTS_CONTROLLER = _optional_controller(
+    "reports-controller", "reportsController", Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")
 )
 
 CRDS_MIGRATION = Workload(

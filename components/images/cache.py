@@ -136,13 +136,6 @@ class ImageCache:
             return False
         return True
 
-    def clear(self) -> None:
-        if not self.directory.is_dir():
-            return
-        for path in self.directory.glob("*.json"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-
 
 def _entry_from_json(document: Any, key: str) -> CacheEntry | None:
     if not isinstance(document, dict) or document.get("version") != _FORMAT_VERSION:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.core.arch import Arch
-from components.core.pools import CapacityType, OsFamily, PoolPlan, PoolRole
+from components.core.pools import PoolPlan, pool_from_description
 from components.images.registry import ErrorKind, ImagePlatforms
 from components.images.stack_readiness import ImageNeed, ImageVerdict
 
@@ -18,18 +18,7 @@ UNREAD = ImagePlatforms(
 
 
 def _pool(name: str, arch: Arch) -> PoolPlan:
-    return PoolPlan(
-        name=name,
-        role=PoolRole.WORKERS,
-        arch=arch,
-        instance_types=("m7g.large" if arch is Arch.ARM64 else "m7i.large",),
-        os_family=OsFamily.AL2023,
-        capacity_type=CapacityType.ON_DEMAND,
-        min_size=1,
-        max_size=2,
-        desired_size=1,
-        disk_size_gib=20,
-    )
+    return pool_from_description(name, "workers", arch.value)
 
 
 def test_an_image_needed_on_no_pool_is_ok_only_if_it_was_read() -> None:

@@ -20,10 +20,9 @@ from components.core.pools import (
     OS_LABEL,
     POOL_LABEL,
     ROLE_LABEL,
-    CapacityType,
-    OsFamily,
     PoolPlan,
     PoolRole,
+    pool_from_description,
 )
 from components.core.taints import Taint, TaintEffect
 from components.placement.scheduler import (
@@ -49,20 +48,13 @@ SPOT_PREFER = Taint("spot", "true", PNS)
 
 
 def _pool(name: str, role: PoolRole, arch: Arch, taints: tuple[Taint, ...] = ()) -> PoolPlan:
-    """A pool with only the fields the scheduler model reads set to anything meaningful."""
-    return PoolPlan(
-        name=name,
-        role=role,
-        arch=arch,
-        instance_types=("m7g.large",) if arch is Arch.ARM64 else ("m7i.large",),
-        os_family=OsFamily.AL2023,
-        capacity_type=CapacityType.ON_DEMAND,
-        min_size=1,
-        max_size=3,
-        desired_size=2,
-        disk_size_gib=20,
-        labels={POOL_LABEL: name, ROLE_LABEL: role.value},
-        taints=taints,
+    """A pool with only the fields the scheduler model reads."""
+    return pool_from_description(
+        name,
+        role.value,
+        arch.value,
+        {POOL_LABEL: name, ROLE_LABEL: role.value},
+        [taint.to_kubernetes() for taint in taints],
     )
 
 

@@ -245,7 +245,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_render_plan_pulls_pinned_charts_and_judges_what_they_render(
+def test_render_plan_pulls_each_chart_from_its_repository_and_judges_what_it_renders(
     chart_repository: ChartRepository, tmp_path: Path
 ) -> None:
     from components.render.command import render_json, render_plan, render_report
