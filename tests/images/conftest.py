@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -26,10 +26,8 @@ from .images_testkit import (
     NameProxy,
     Pusher,
     RegistryProcess,
-    Reply,
     ScriptedProxy,
     Seeded,
-    Seen,
     StallServer,
     entry,
     find_registry_binary,
@@ -38,6 +36,13 @@ from .images_testkit import (
 
 # Names that are not loopback, reached through NameProxy; the certificate is valid for these.
 TLS_NAMES = ["registry.test", "auth.test", "mirror.test"]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+Closable = TypeVar("Closable", bound=_Closable)
 
 _REGISTRY_FIXTURES = frozenset({"registry", "seeded", "auth_registry", "proxy", "bearer_proxy", "redirector"})
 
@@ -274,46 +279,32 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     return made
 
 
+def _closed_after_test(make: Callable[..., Closable]) -> Iterator[Callable[..., Closable]]:
+    """A factory fixture's body: everything the test makes with ``make`` is closed after it."""
+    made: list[Closable] = []
+
+    def factory(*args: Any, **kwargs: Any) -> Closable:
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    yield factory
+    for thing in made:
+        thing.close()
+
+
 @pytest.fixture
 def fault_server() -> Iterator[Callable[..., FaultServer]]:
     """``fault_server(respond, tls=None)``: programmable servers, closed after the test."""
-    servers: list[FaultServer] = []
-
-    def factory(respond: Callable[[Seen], Reply], *, tls: Any = None) -> FaultServer:
-        server = FaultServer(respond, tls=tls)
-        servers.append(server)
-        return server
-
-    yield factory
-    for server in servers:
-        server.close()
+    yield from _closed_after_test(FaultServer)
 
 
 @pytest.fixture
-def name_proxy() -> Iterator[Callable[[dict[str, int]], NameProxy]]:
+def name_proxy() -> Iterator[Callable[..., NameProxy]]:
     """``name_proxy({"registry.test:443": port, ...})``: a proxy giving local servers those names."""
-    proxies: list[NameProxy] = []
-
-    def factory(routes: dict[str, int]) -> NameProxy:
-        proxy = NameProxy(routes)
-        proxies.append(proxy)
-        return proxy
-
-    yield factory
-    for proxy in proxies:
-        proxy.close()
+    yield from _closed_after_test(NameProxy)
 
 
 @pytest.fixture
 def scripted_proxy() -> Iterator[Callable[..., ScriptedProxy]]:
     """``scripted_proxy(upstream, bearer=False)``: a ScriptedProxy of the test's own, closed after it."""
-    servers: list[ScriptedProxy] = []
-
-    def factory(upstream: str, *, bearer: bool = False) -> ScriptedProxy:
-        server = ScriptedProxy(upstream, bearer=bearer)
-        servers.append(server)
-        return server
-
-    yield factory
-    for server in servers:
-        server.close()
+    yield from _closed_after_test(ScriptedProxy)
