@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.arm_cluster import ArmCluster
-from components.stack_config import read_stack_args
+from armful.arm_cluster import ArmCluster
+from armful.stack_config import read_stack_args
 
 cluster = ArmCluster("armful", read_stack_args())
 

@@ -1,5 +1,5 @@
 import sys
 
-from components.cli.main import main
+from armful.cli.main import main
 
 sys.exit(main())

@@ -13,14 +13,14 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.addons.releases import placeholders
-from components.cluster_addons import AddonsPlan, ClusterAddons, PlanError
-from components.core.config import SECRET_CONFIG_KEYS, parse_stack_config
-from components.core.errors import CONFIG_NAMESPACE
-from components.core.plan import Plan, build_plan
-from components.eks_managed_addons import EksManagedAddons
-from components.network import Network
-from components.node_pools import NodePools, PoolInfo, PoolSpec
+from armful.addons.releases import placeholders
+from armful.cluster_addons import AddonsPlan, ClusterAddons, PlanError
+from armful.core.config import SECRET_CONFIG_KEYS, parse_stack_config
+from armful.core.errors import CONFIG_NAMESPACE
+from armful.core.plan import Plan, build_plan
+from armful.eks_managed_addons import EksManagedAddons
+from armful.network import Network
+from armful.node_pools import NodePools, PoolInfo, PoolSpec
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # EKS writes control-plane logs to /aws/eks/<cluster>/cluster and, if that group does not exist, creates

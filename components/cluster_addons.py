@@ -19,21 +19,21 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from components.addons.config import AddonsConfig
-from components.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID, DeployTime
-from components.addons.releases import PlacementEntry, ReleasePlan, placeholders, plan_releases
-from components.addons.spec import AddonSpec, chart_reference
-from components.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
-from components.core.arch import Arch
-from components.core.config_base import ConfigModel
-from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
-from components.core.findings import Finding, FindingLevel
-from components.core.pool_planner import mixed_needs_both_arches, topology_issue
-from components.core.pools import ARCH_LABEL, ROLE_LABEL, PoolPlan, PoolRole, pool_from_description
-from components.core.taints import Taint, TaintEffect
-from components.core.topology import Topology
-from components.iam import pod_identity_role
-from components.node_pools import TaintSpec
+from armful.addons.config import AddonsConfig
+from armful.addons.context import GRAFANA_ADMIN_PASSWORD, VPC_ID, DeployTime
+from armful.addons.releases import PlacementEntry, ReleasePlan, placeholders, plan_releases
+from armful.addons.spec import AddonSpec, chart_reference
+from armful.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
+from armful.core.arch import Arch
+from armful.core.config_base import ConfigModel
+from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
+from armful.core.findings import Finding, FindingLevel
+from armful.core.pool_planner import mixed_needs_both_arches, topology_issue
+from armful.core.pools import ARCH_LABEL, ROLE_LABEL, PoolPlan, PoolRole, pool_from_description
+from armful.core.taints import Taint, TaintEffect
+from armful.core.topology import Topology
+from armful.iam import pod_identity_role
+from armful.node_pools import TaintSpec
 
 HELM_TIMEOUT_SECONDS = 900
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from components.core.errors import ConfigIssue, StackConfigError
+from armful.core.errors import ConfigIssue, StackConfigError
 
 
 class ArgsError(StackConfigError):

@@ -11,9 +11,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster_addons import PoolDescription, describe_pools, inherited_options
-from components.core.eks_managed_addons import ADDON_NAMESPACE, ManagedAddon, managed_addons
-from components.iam import pod_identity_role
+from armful.cluster_addons import PoolDescription, describe_pools, inherited_options
+from armful.core.eks_managed_addons import ADDON_NAMESPACE, ManagedAddon, managed_addons
+from armful.iam import pod_identity_role
 
 
 class EksManagedAddonsArgs(TypedDict):

@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ValidationError
 
-from components.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
-from components.core.config import NetworkConfig
-from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, issues_from_pydantic
-from components.core.network_layout import (
+from armful.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
+from armful.core.config import NetworkConfig
+from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, issues_from_pydantic
+from armful.core.network_layout import (
     EKS_UNSUPPORTED_ZONE_IDS,
     STANDARD_ZONES_FILTER,
     choose_zones,

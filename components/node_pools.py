@@ -11,11 +11,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from components.core.config import PoolsConfig
-from components.core.errors import StackConfigError, issues_from_pydantic
-from components.core.pool_planner import check_ec2_architectures, plan_pools
-from components.core.pools import PoolPlan
-from components.iam import RoleWithPolicies, node_role
+from armful.core.config import PoolsConfig
+from armful.core.errors import StackConfigError, issues_from_pydantic
+from armful.core.pool_planner import check_ec2_architectures, plan_pools
+from armful.core.pools import PoolPlan
+from armful.iam import RoleWithPolicies, node_role
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
 

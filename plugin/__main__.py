@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pulumi.provider.experimental import component_provider_host
 
-from components.arm_cluster import ArmCluster
-from components.cluster_addons import ClusterAddons
-from components.network import Network
-from components.node_pools import NodePools
+from armful.arm_cluster import ArmCluster
+from armful.cluster_addons import ClusterAddons
+from armful.network import Network
+from armful.node_pools import NodePools
 
 PACKAGE = "armful"
 COMPONENTS = [ArmCluster, NodePools, ClusterAddons, Network]

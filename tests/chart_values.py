@@ -17,10 +17,10 @@ import jsonschema
 import pytest
 import yaml
 
-from components.addons.context import AddonContext
-from components.addons.spec import AddonOptions, AddonSpec, key_path
-from components.core.stack_plan import plan_stack
-from components.core.values_tree import deep_merge, get_path, leaf_paths
+from armful.addons.context import AddonContext
+from armful.addons.spec import AddonOptions, AddonSpec, key_path
+from armful.core.stack_plan import plan_stack
+from armful.core.values_tree import deep_merge, get_path, leaf_paths
 
 # Maps whose contents are Kubernetes objects a chart passes through whole (toYaml): their keys are
 # Kubernetes', not the chart's. Anything else free-form is declared per add-on in free_form_paths.

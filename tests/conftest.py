@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from example_stacks import EXAMPLE_STACKS
 
-from components.core import kubernetes_versions
+from armful.core import kubernetes_versions
 
 
 @pytest.fixture(params=EXAMPLE_STACKS)

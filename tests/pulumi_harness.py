@@ -24,7 +24,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.core.arch import Arch, arch_of_instance_type
+from armful.core.arch import Arch, arch_of_instance_type
 
 
 class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):

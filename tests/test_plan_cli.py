@@ -1,4 +1,4 @@
-"""``python -m components plan``: the offline plan people read and other tools parse (design §6).
+"""``python -m armful plan``: the offline plan people read and other tools parse (design §6).
 
 The expected pools below are written out from the example stack files by hand, not computed with
 Armful's own code, so a regression in planning shows up here as a wrong table or JSON document.
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from example_stacks import ROOT, STACKS_DIR
 
-from components.cli.main import main
+from armful.cli.main import main
 
 CRITICAL = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}
 SPOT = {"key": "example.com/spot", "value": "true", "effect": "NoSchedule"}
@@ -275,10 +275,10 @@ def test_stack_and_stack_file_are_exclusive(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == ""
 
 
-# `python -m components`, with the calendar pinned as in every other test (conftest's PINNED_TODAY).
+# `python -m armful`, with the calendar pinned as in every other test (conftest's PINNED_TODAY).
 MODULE_ENTRY_ON_PINNED_DAY = (
-    "import datetime, runpy; from components.core import kubernetes_versions as k; "
-    "k.today = lambda: datetime.date(2026, 11, 29); runpy.run_module('components', run_name='__main__')"
+    "import datetime, runpy; from armful.core import kubernetes_versions as k; "
+    "k.today = lambda: datetime.date(2026, 11, 29); runpy.run_module('armful', run_name='__main__')"
 )
 
 
@@ -308,3 +308,21 @@ def test_module_entry_point() -> None:
         ("general-arm", "arm64"),
         ("batch-arm-spot", "arm64"),
     ]
+
+
+def test_stack_names_resolve_in_the_pulumi_project_of_the_current_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "platform"
+    (project / "config" / "deep").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text("name: platform\nruntime: python\nstackConfigDir: config\n")
+    (project / "config" / "Pulumi.prod.yaml").write_text((STACKS_DIR / "Pulumi.mixed.yaml").read_text())
+    monkeypatch.chdir(project / "config" / "deep")  # Pulumi finds its project in a folder above, too
+    status, out, _ = _run(capsys, "--stack", "prod", "--format", "json")
+    assert status == 0
+    assert json.loads(out)["stack"] == "prod"
+
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(capsys, "--stack", "prod")
+    assert status == 2 and out == ""
+    assert "no Pulumi project (Pulumi.yaml)" in err and "--stack-file" in err

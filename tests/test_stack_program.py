@@ -23,8 +23,8 @@ import pytest
 from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, ROOT, SECRET_KEYS, stack_file_config
 from pulumi_harness import RecordingMocks, Registration, run_program
 
-from components.core.errors import StackConfigError
-from components.node_pools import NODE_GROUP_TYPE, rolling_update_transform
+from armful.core.errors import StackConfigError
+from armful.node_pools import NODE_GROUP_TYPE, rolling_update_transform
 
 PROGRAM = ROOT / "__main__.py"
 

@@ -20,9 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from components.addons import namespaces
-from components.addons.context import AddonContext
-from components.addons.spec import (
+from armful.addons import namespaces
+from armful.addons.context import AddonContext
+from armful.addons.spec import (
     AddonSpec,
     Image,
     PlacementKeys,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.addons import namespaces
-from components.addons.context import AddonContext
-from components.addons.spec import (
+from armful.addons import namespaces
+from armful.addons.context import AddonContext
+from armful.addons.spec import (
     AddonSpec,
     Image,
     PlacementKeys,

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field, create_model, model_validator
 from pydantic.alias_generators import to_snake
 
-from components.addons.registry import ADDONS
-from components.addons.spec import AddonOptions, AddonSpec
-from components.core.config_base import ConfigModel
+from armful.addons.registry import ADDONS
+from armful.addons.spec import AddonOptions, AddonSpec
+from armful.core.config_base import ConfigModel
 
 
 class _AddonsBase(ConfigModel):

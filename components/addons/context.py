@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from components.addons.spec import AddonOptions
-from components.core.arch import Arch
-from components.core.pools import PoolPlan
-from components.core.topology import Topology
+from armful.addons.spec import AddonOptions
+from armful.core.arch import Arch
+from armful.core.pools import PoolPlan
+from armful.core.topology import Topology
 
 OptionsT = TypeVar("OptionsT", bound=AddonOptions)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.addons.context import AddonContext
-from components.addons.namespaces import FALCO
-from components.addons.spec import (
+from armful.addons.context import AddonContext
+from armful.addons.namespaces import FALCO
+from armful.addons.spec import (
     AddonOptions,
     AddonSpec,
     Image,

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import field_validator
 
-from components.addons.context import AddonContext
-from components.addons.namespaces import LOGGING
-from components.addons.spec import (
+from armful.addons.context import AddonContext
+from armful.addons.namespaces import LOGGING
+from armful.addons.spec import (
     AddonOptions,
     AddonSpec,
     Image,

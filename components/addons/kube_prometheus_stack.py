@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from components.addons.context import GRAFANA_ADMIN_PASSWORD, AddonContext
-from components.addons.namespaces import MONITORING
-from components.addons.spec import (
+from armful.addons.context import GRAFANA_ADMIN_PASSWORD, AddonContext
+from armful.addons.namespaces import MONITORING
+from armful.addons.spec import (
     AddonOptions,
     AddonSpec,
     Image,

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components.addons import namespaces
-from components.addons.context import AddonContext
-from components.addons.spec import AddonOptions, AddonSpec
+from armful.addons import namespaces
+from armful.addons.context import AddonContext
+from armful.addons.spec import AddonOptions, AddonSpec
 
 CHART_VERSION = "3.9.0"
 

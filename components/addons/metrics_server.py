@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.addons.context import AddonContext
-from components.addons.namespaces import KUBE_SYSTEM
-from components.addons.spec import (
+from armful.addons.context import AddonContext
+from armful.addons.namespaces import KUBE_SYSTEM
+from armful.addons.spec import (
     AddonSpec,
     Image,
     PlacementKeys,

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from components.addons.context import AddonContext
-from components.addons.namespaces import OPENTELEMETRY
-from components.addons.spec import (
+from armful.addons.context import AddonContext
+from armful.addons.namespaces import OPENTELEMETRY
+from armful.addons.spec import (
     AddonOptions,
     AddonSpec,
     Image,

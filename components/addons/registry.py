@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.addons import (
+from armful.addons import (
     aws_load_balancer_controller,
     cert_manager,
     falco,
@@ -13,7 +13,7 @@ from components.addons import (
     metrics_server,
     opentelemetry_collector,
 )
-from components.addons.spec import AddonSpec
+from armful.addons.spec import AddonSpec
 
 ADDONS: tuple[AddonSpec, ...] = (
     aws_load_balancer_controller.SPEC,

@@ -1,6 +1,6 @@
 """Stack config → Helm releases with their exact values, where each workload lands, and findings.
 
-The values each release gets are, in order: placement (``components.placement.values``), the add-on's
+The values each release gets are, in order: placement (``armful.placement.values``), the add-on's
 own chart values, the user's overrides. Placement is then proven with the scheduler model on the
 final values, so an override that strands a component or narrows a node agent is an error.
 """
@@ -11,17 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.addons.config import AddonsConfig
-from components.addons.context import VPC_ID, AddonContext, DeployTime
-from components.addons.spec import AddonSpec, LogGroup, PodIdentity, Workload, key_path
-from components.core.errors import ConfigIssue, StackConfigError, config_path
-from components.core.findings import Finding
-from components.core.pools import PoolPlan
-from components.core.topology import Topology
-from components.core.values_tree import deep_merge, get_path, without_nulls
-from components.placement.judgement import judge
-from components.placement.scheduler import NodeProfile, evaluate
-from components.placement.values import placement_values
+from armful.addons.config import AddonsConfig
+from armful.addons.context import VPC_ID, AddonContext, DeployTime
+from armful.addons.spec import AddonSpec, LogGroup, PodIdentity, Workload, key_path
+from armful.core.errors import ConfigIssue, StackConfigError, config_path
+from armful.core.findings import Finding
+from armful.core.pools import PoolPlan
+from armful.core.topology import Topology
+from armful.core.values_tree import deep_merge, get_path, without_nulls
+from armful.placement.judgement import judge
+from armful.placement.scheduler import NodeProfile, evaluate
+from armful.placement.values import placement_values
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from components.core.arch import Arch
-from components.core.config_base import ConfigModel
+from armful.core.arch import Arch
+from armful.core.config_base import ConfigModel
 
 if TYPE_CHECKING:
-    from components.addons.context import AddonContext
+    from armful.addons.context import AddonContext
 
 BOTH_ARCHES: frozenset[Arch] = frozenset(Arch)
 

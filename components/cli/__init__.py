@@ -1,1 +1,1 @@
-"""``python -m components``: Armful's offline commands."""
+"""``python -m armful``: Armful's offline commands."""

@@ -1,4 +1,4 @@
-"""Argument parsing and dispatch for ``python -m components <command>``."""
+"""Argument parsing and dispatch for ``python -m armful <command>``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.cli.plan_command import run_plan
-from components.cli.readiness_command import add_arguments as add_readiness_arguments
-from components.cli.readiness_command import run_readiness
-from components.core.errors import StackConfigError
+from armful.cli.plan_command import run_plan
+from armful.cli.readiness_command import add_arguments as add_readiness_arguments
+from armful.cli.readiness_command import run_readiness
+from armful.core.errors import StackConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m components", description="Armful: EKS on Graviton, offline."
-    )
+    parser = argparse.ArgumentParser(prog="python -m armful", description="Armful: EKS on Graviton, offline.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("plan", help="validate a stack's config and show what pulumi up will build")

@@ -9,14 +9,14 @@ from typing import TextIO
 
 import yaml
 
-from components.cli.tables import render_table
-from components.core.arch import Arch
-from components.core.plan import Plan
-from components.core.stack_plan import plan_stack
-from components.core.topology import Topology
-from components.placement.app_placement import arch_placement, pool_placement
-from components.render.command import render_json, render_plan, render_report
-from components.render.helm import HelmSdkMissing
+from armful.cli.tables import render_table
+from armful.core.arch import Arch
+from armful.core.plan import Plan
+from armful.core.stack_plan import plan_stack
+from armful.core.topology import Topology
+from armful.placement.app_placement import arch_placement, pool_placement
+from armful.render.command import render_json, render_plan, render_report
+from armful.render.helm import HelmSdkMissing
 
 # Exit status when every finding is fine but some chart could not be rendered: not proven, not failed.
 RENDER_INCOMPLETE = 3

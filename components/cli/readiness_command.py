@@ -7,12 +7,12 @@ import json
 import sys
 from typing import TextIO
 
-from components.cli.tables import render_table
-from components.core.arch import Arch
-from components.core.stack_plan import plan_stack
-from components.images.readiness import check_images, readiness_table, terminal_progress
-from components.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
-from components.images.stack_readiness import (
+from armful.cli.tables import render_table
+from armful.core.arch import Arch
+from armful.core.stack_plan import plan_stack
+from armful.images.readiness import check_images, readiness_table, terminal_progress
+from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
+from armful.images.stack_readiness import (
     ImageVerdict,
     addon_images,
     declaration_mismatches,

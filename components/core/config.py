@@ -15,20 +15,20 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from components.addons.config import AddonsConfig
-from components.core.arch import Arch
-from components.core.config_base import ConfigModel
-from components.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
-from components.core.kubernetes_versions import (
+from armful.addons.config import AddonsConfig
+from armful.core.arch import Arch
+from armful.core.config_base import ConfigModel
+from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
+from armful.core.kubernetes_versions import (
     DEFAULT_KUBERNETES_VERSION,
     EKS_VERSIONS,
     SupportLevel,
     standard_versions,
     support_level,
 )
-from components.core.pools import ARCH_LABEL, CapacityType, OsFamily
-from components.core.taints import TaintEffect
-from components.core.topology import Topology
+from armful.core.pools import ARCH_LABEL, CapacityType, OsFamily
+from armful.core.taints import TaintEffect
+from armful.core.topology import Topology
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.core.pools import PoolPlan
-from components.placement.rules import system_node_selector, system_tolerations
+from armful.core.pools import PoolPlan
+from armful.placement.rules import system_node_selector, system_tolerations
 
 POD_IDENTITY_AGENT = "eks-pod-identity-agent"
 # EKS installs a managed add-on's workloads in kube-system.

@@ -9,16 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.addons.context import VPC_ID
-from components.addons.releases import PlacementEntry, ReleasePlan, plan_releases
-from components.core.arch import Arch
-from components.core.config import StackConfig
-from components.core.errors import ConfigIssue, StackConfigError
-from components.core.findings import Finding, FindingLevel
-from components.core.pool_planner import plan_pools
-from components.core.pools import PoolPlan, PoolRole, system_pool
-from components.core.topology import Topology
-from components.placement.app_placement import WorkloadPlacement, place_user_workloads
+from armful.addons.context import VPC_ID
+from armful.addons.releases import PlacementEntry, ReleasePlan, plan_releases
+from armful.core.arch import Arch
+from armful.core.config import StackConfig
+from armful.core.errors import ConfigIssue, StackConfigError
+from armful.core.findings import Finding, FindingLevel
+from armful.core.pool_planner import plan_pools
+from armful.core.pools import PoolPlan, PoolRole, system_pool
+from armful.core.topology import Topology
+from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from components.core.arch import Arch, arch_of_instance_type, instance_family
-from components.core.config import PoolConfig, PoolsConfig
-from components.core.errors import ConfigIssue, config_path, raise_if_any
-from components.core.pools import ARCH_LABEL, POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
-from components.core.taints import Taint, TaintEffect
-from components.core.topology import Topology
+from armful.core.arch import Arch, arch_of_instance_type, instance_family
+from armful.core.config import PoolConfig, PoolsConfig
+from armful.core.errors import ConfigIssue, config_path, raise_if_any
+from armful.core.pools import ARCH_LABEL, POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
+from armful.core.taints import Taint, TaintEffect
+from armful.core.topology import Topology
 
 CRITICAL_ADDONS_ONLY = Taint("CriticalAddonsOnly", "true", TaintEffect.NO_SCHEDULE)
 

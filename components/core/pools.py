@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from components.core.arch import Arch
-from components.core.taints import Taint
+from armful.core.arch import Arch
+from armful.core.taints import Taint
 
 POOL_LABEL = "node.armful.dev/pool"
 ROLE_LABEL = "node.armful.dev/role"

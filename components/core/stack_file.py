@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from components.core.config import strip_namespace
-from components.core.errors import ConfigIssue, StackConfigError
+from armful.core.config import strip_namespace
+from armful.core.errors import ConfigIssue, StackConfigError
 
-STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
+PROJECT_FILE = "Pulumi.yaml"
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,34 @@ class StackFile:
     armful: dict[str, Any]
 
 
-def stack_file_path(stack: str, stacks_dir: Path = STACKS_DIR) -> Path:
-    return stacks_dir / f"Pulumi.{stack}.yaml"
+def stack_file_path(stack: str, start: Path | None = None) -> Path:
+    """Where Pulumi keeps stack ``stack``'s config: ``Pulumi.<stack>.yaml`` in the ``stackConfigDir`` of
+    the Pulumi project in ``start`` (default: the current directory) or the nearest folder above it that
+    has a ``Pulumi.yaml``, as the Pulumi CLI finds its project. Wherever Armful itself is installed."""
+    folder = (start or Path.cwd()).resolve()
+    project = next(
+        (d / PROJECT_FILE for d in (folder, *folder.parents) if (d / PROJECT_FILE).is_file()), None
+    )
+    if project is None:
+        raise StackConfigError(
+            [
+                ConfigIssue(
+                    "--stack",
+                    f"no Pulumi project ({PROJECT_FILE}) in {folder} or any folder above it, so stack "
+                    f"{stack!r} has no stack file to read",
+                    "run from your Pulumi project's folder, or give --stack-file PATH",
+                )
+            ]
+        )
+    try:
+        settings = yaml.safe_load(project.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise StackConfigError(
+            [ConfigIssue(str(project), f"not valid YAML: {error}", "fix the project file's syntax")]
+        ) from None
+    config_dir = settings.get("stackConfigDir") if isinstance(settings, dict) else None
+    base = project.parent / config_dir if isinstance(config_dir, str) and config_dir else project.parent
+    return base / f"Pulumi.{stack}.yaml"
 
 
 def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
@@ -35,7 +61,7 @@ def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
                 ConfigIssue(
                     str(path),
                     "no such stack file",
-                    "give --stack NAME of a file in stacks/ or --stack-file PATH",
+                    "give --stack NAME of a stack in the Pulumi project's stackConfigDir, or --stack-file PATH",
                 )
             ]
         )

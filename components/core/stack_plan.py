@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from components.core.arch import Arch
-from components.core.config import parse_stack_config
-from components.core.plan import Plan, build_plan
-from components.core.stack_file import read_stack_file, stack_file_path
-from components.images.cache import ImageCache
+from armful.core.arch import Arch
+from armful.core.config import parse_stack_config
+from armful.core.plan import Plan, build_plan
+from armful.core.stack_file import read_stack_file, stack_file_path
+from armful.images.cache import ImageCache
 
 
 def plan_stack(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from components.core.arch import Arch
-from components.core.pools import PoolRole
+from armful.core.arch import Arch
+from armful.core.pools import PoolRole
 
 
 class Topology(StrEnum):

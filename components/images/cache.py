@@ -23,9 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from components.core.user_cache import armful_cache_dir
-from components.images.reference import InvalidReferenceError, parse_reference
-from components.images.registry import ImagePlatforms
+from armful.core.user_cache import armful_cache_dir
+from armful.images.reference import InvalidReferenceError, parse_reference
+from armful.images.registry import ImagePlatforms
 
 DEFAULT_TTL = timedelta(hours=24)
 _FORMAT_VERSION = 1

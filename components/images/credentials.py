@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.images.reference import DOCKER_HUB, DOCKER_HUB_API
+from armful.images.reference import DOCKER_HUB, DOCKER_HUB_API
 
 # The key the Docker CLI stores Hub credentials under (a v1-era URL, kept for compatibility).
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from components.core.arch import Arch
-from components.images.cache import ImageCache
-from components.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
+from armful.core.arch import Arch
+from armful.images.cache import ImageCache
+from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
 
 ProgressCallback = Callable[[int, int], None]
 

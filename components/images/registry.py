@@ -45,9 +45,9 @@ from typing import Any, Self
 
 import httpx
 
-from components.core.arch import Arch
-from components.images.credentials import Credentials, DockerCredentials
-from components.images.reference import ImageReference, InvalidReferenceError, parse_reference
+from armful.core.arch import Arch
+from armful.images.credentials import Credentials, DockerCredentials
+from armful.images.reference import ImageReference, InvalidReferenceError, parse_reference
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

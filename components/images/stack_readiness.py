@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.addons.registry import ADDONS
-from components.core.arch import Arch
-from components.core.plan import Plan
-from components.core.pools import PoolPlan, PoolRole
-from components.images.registry import ImagePlatforms
+from armful.addons.registry import ADDONS
+from armful.core.arch import Arch
+from armful.core.plan import Plan
+from armful.core.pools import PoolPlan, PoolRole
+from armful.images.registry import ImagePlatforms
 
 
 @dataclass

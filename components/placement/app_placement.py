@@ -11,14 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.core.arch import Arch
-from components.core.config import StackConfig, WorkloadConfig
-from components.core.findings import Finding, FindingLevel
-from components.core.pool_planner import is_armful_taint
-from components.core.pools import ARCH_LABEL, POOL_LABEL, PoolPlan, PoolRole
-from components.core.topology import Topology
-from components.placement.rules import tolerations_for
-from components.placement.scheduler import NodeProfile, evaluate
+from armful.core.arch import Arch
+from armful.core.config import StackConfig, WorkloadConfig
+from armful.core.findings import Finding, FindingLevel
+from armful.core.pool_planner import is_armful_taint
+from armful.core.pools import ARCH_LABEL, POOL_LABEL, PoolPlan, PoolRole
+from armful.core.topology import Topology
+from armful.placement.rules import tolerations_for
+from armful.placement.scheduler import NodeProfile, evaluate
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _choose(
                 FindingLevel.WARNING,
                 "arch-unknown",
                 f"{subject}: the arches of its images are unknown; Armful assumes {preferred.value}. "
-                f"Fix: run `python -m components readiness --stack {stack}`, or declare its arches",
+                f"Fix: run `python -m armful readiness --stack {stack}`, or declare its arches",
             ),
         )
     elif preferred in arches:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from components.core.arch import Arch
-from components.core.findings import Finding, FindingLevel
-from components.core.pools import PoolPlan, PoolRole
-from components.placement.scheduler import Verdict
+from armful.core.arch import Arch
+from armful.core.findings import Finding, FindingLevel
+from armful.core.pools import PoolPlan, PoolRole
+from armful.placement.scheduler import Verdict
 
 
 def judge(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from components.core.pools import ROLE_LABEL, PoolPlan, PoolRole
-from components.core.taints import Taint
+from armful.core.pools import ROLE_LABEL, PoolPlan, PoolRole
+from armful.core.taints import Taint
 
 
 def system_node_selector() -> dict[str, str]:

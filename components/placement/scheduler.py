@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from components.core.arch import Arch
-from components.core.pools import ARCH_LABEL, PoolPlan
-from components.core.taints import Taint, TaintEffect
+from armful.core.arch import Arch
+from armful.core.pools import ARCH_LABEL, PoolPlan
+from armful.core.taints import Taint, TaintEffect
 
 __all__ = [
     "NodeProfile",

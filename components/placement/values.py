@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from components.addons.spec import Resources, Workload, key_path
-from components.core.arch import Arch
-from components.core.pools import ARCH_LABEL, PoolPlan, system_pool
-from components.core.values_tree import set_path
-from components.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
+from armful.addons.spec import Resources, Workload, key_path
+from armful.core.arch import Arch
+from armful.core.pools import ARCH_LABEL, PoolPlan, system_pool
+from armful.core.values_tree import set_path
+from armful.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
 
 SYSTEM_CLUSTER_CRITICAL = "system-cluster-critical"
 SYSTEM_NODE_CRITICAL = "system-node-critical"

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.addons.releases import ReleasePlan, placeholders, render_placeholders
-from components.core.arch import Arch
-from components.core.findings import Finding, FindingLevel
-from components.core.plan import Plan
-from components.core.user_cache import armful_cache_dir
-from components.render.findings import TemplatePlacement, judge_pod_template
-from components.render.helm import ChartUnavailable, RenderFailed, helm_sdk, render_manifests
-from components.render.pod_templates import extract_pod_templates
+from armful.addons.releases import ReleasePlan, placeholders, render_placeholders
+from armful.core.arch import Arch
+from armful.core.findings import Finding, FindingLevel
+from armful.core.plan import Plan
+from armful.core.user_cache import armful_cache_dir
+from armful.render.findings import TemplatePlacement, judge_pod_template
+from armful.render.helm import ChartUnavailable, RenderFailed, helm_sdk, render_manifests
+from armful.render.pod_templates import extract_pod_templates
 
 __all__ = [
     "RenderedRelease",

@@ -1,7 +1,7 @@
 """Findings about rendered pod templates: the checks of design §5, on what Helm actually produced.
 
-Pure. Each pod template is run through the scheduler model (``components.placement.scheduler.evaluate``)
-against every planned pool, then judged by ``components.placement.judgement.judge``, as declared
+Pure. Each pod template is run through the scheduler model (``armful.placement.scheduler.evaluate``)
+against every planned pool, then judged by ``armful.placement.judgement.judge``, as declared
 workloads are.
 
 Every message names the release, the object (``Kind/name``), whether it is a Helm hook (and which), and the
@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from components.addons.releases import PlacementEntry
-from components.core.arch import Arch
-from components.core.findings import Finding, FindingLevel
-from components.core.pools import PoolPlan
-from components.core.topology import Topology
-from components.placement.judgement import judge
-from components.placement.scheduler import NodeProfile, evaluate, pod_images
-from components.render.pod_templates import PodTemplate
+from armful.addons.releases import PlacementEntry
+from armful.core.arch import Arch
+from armful.core.findings import Finding, FindingLevel
+from armful.core.pools import PoolPlan
+from armful.core.topology import Topology
+from armful.placement.judgement import judge
+from armful.placement.scheduler import NodeProfile, evaluate, pod_images
+from armful.render.pod_templates import PodTemplate
 
 __all__ = [
     "TemplatePlacement",

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from components.addons.spec import chart_reference
+from armful.addons.spec import chart_reference
 
 __all__ = [
     "MISSING_SDK_MESSAGE",

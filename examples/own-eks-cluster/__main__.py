@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.cluster_addons import ClusterAddons, eks_taints
+from armful.cluster_addons import ClusterAddons, eks_taints
 
 CLUSTER_NAME = "shop"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")

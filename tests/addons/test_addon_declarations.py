@@ -14,10 +14,10 @@ from chart_values import (
     unknown_paths,
 )
 
-from components.addons import falco, kube_prometheus_stack, kyverno_policies, opentelemetry_collector
-from components.addons.registry import ADDONS
-from components.addons.spec import AddonOptions, AddonSpec
-from components.core.arch import Arch
+from armful.addons import falco, kube_prometheus_stack, kyverno_policies, opentelemetry_collector
+from armful.addons.registry import ADDONS
+from armful.addons.spec import AddonOptions, AddonSpec
+from armful.core.arch import Arch
 
 SPEC_IDS = [spec.key for spec in ADDONS]
 

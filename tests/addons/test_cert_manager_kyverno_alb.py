@@ -20,13 +20,13 @@ from chart_values import (
 )
 from pydantic import ValidationError
 
-from components.addons import aws_load_balancer_controller as alb
-from components.addons import cert_manager, kyverno, kyverno_policies, namespaces
-from components.addons.context import VPC_ID, DeployTime
-from components.addons.releases import release_values
-from components.addons.spec import AddonSpec, WorkloadKind
-from components.core.arch import Arch
-from components.core.stack_plan import plan_stack
+from armful.addons import aws_load_balancer_controller as alb
+from armful.addons import cert_manager, kyverno, kyverno_policies, namespaces
+from armful.addons.context import VPC_ID, DeployTime
+from armful.addons.releases import release_values
+from armful.addons.spec import AddonSpec, WorkloadKind
+from armful.core.arch import Arch
+from armful.core.stack_plan import plan_stack
 
 SPECS: tuple[AddonSpec, ...] = (cert_manager.SPEC, kyverno.SPEC, kyverno_policies.SPEC, alb.SPEC)
 NODE_AGENT_NAMESPACES = {

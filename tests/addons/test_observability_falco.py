@@ -20,12 +20,12 @@ from chart_values import (
 )
 from pydantic import ValidationError
 
-from components.addons import falco, fluent_bit, kube_prometheus_stack, opentelemetry_collector
-from components.addons.context import GRAFANA_ADMIN_PASSWORD, DeployTime
-from components.addons.releases import release_values, render_placeholders
-from components.addons.spec import AddonOptions, AddonSpec, WorkloadKind
-from components.core.stack_plan import plan_stack
-from components.core.values_tree import get_path
+from armful.addons import falco, fluent_bit, kube_prometheus_stack, opentelemetry_collector
+from armful.addons.context import GRAFANA_ADMIN_PASSWORD, DeployTime
+from armful.addons.releases import release_values, render_placeholders
+from armful.addons.spec import AddonOptions, AddonSpec, WorkloadKind
+from armful.core.stack_plan import plan_stack
+from armful.core.values_tree import get_path
 
 KPS = kube_prometheus_stack.SPEC
 FALCO = falco.SPEC

@@ -10,13 +10,13 @@ from chart_values import chart_defaults, schema_errors, unknown_paths
 from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, run_stack_program, stack_file_config
 from pulumi_harness import RecordingMocks, is_secret, reveal
 
-from components.addons.registry import ADDONS, BY_RELEASE
-from components.addons.releases import ReleasePlan, render_placeholders, workload_enabled
-from components.core.config import parse_stack_config, strip_namespace
-from components.core.errors import StackConfigError
-from components.core.plan import Plan, build_plan
-from components.core.pools import PoolRole
-from components.core.stack_plan import plan_stack
+from armful.addons.registry import ADDONS, BY_RELEASE
+from armful.addons.releases import ReleasePlan, render_placeholders, workload_enabled
+from armful.core.config import parse_stack_config, strip_namespace
+from armful.core.errors import StackConfigError
+from armful.core.plan import Plan, build_plan
+from armful.core.pools import PoolRole
+from armful.core.stack_plan import plan_stack
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 

@@ -195,7 +195,7 @@ def test_the_plugin_manifest_runs_python_from_its_own_folder() -> None:
     # The plugin's virtualenv installs this repository's package: the components, not the stack program.
     requirements = (PLUGIN / "requirements.txt").read_text().split()
     assert "-e" in requirements and ".." in requirements
-    assert "../requirements.txt" in requirements, "the plugin runs with the pins Armful was tested with"
+    assert "../requirements-pins.txt" in requirements, "the plugin runs with the pins Armful was tested with"
     assert (ROOT / "__main__.py").read_text() != (PLUGIN / "__main__.py").read_text()
 
 

@@ -15,9 +15,9 @@ import pulumi_kubernetes as k8s
 import pytest
 from pulumi_harness import RecordingMocks, is_secret, reveal, run_program
 
-from components.addons.registry import ADDONS, BY_RELEASE
-from components.addons.releases import ReleasePlan, pod_spec_at, workload_enabled
-from components.cluster_addons import (
+from armful.addons.registry import ADDONS, BY_RELEASE
+from armful.addons.releases import ReleasePlan, pod_spec_at, workload_enabled
+from armful.cluster_addons import (
     AddonsPlan,
     ClusterAddons,
     PlanError,
@@ -25,10 +25,10 @@ from components.cluster_addons import (
     eks_taints,
     release_order,
 )
-from components.core.arch import Arch
-from components.core.errors import StackConfigError
-from components.core.taints import Taint, TaintEffect
-from components.placement.scheduler import NodeProfile, evaluate
+from armful.core.arch import Arch
+from armful.core.errors import StackConfigError
+from armful.core.taints import Taint, TaintEffect
+from armful.placement.scheduler import NodeProfile, evaluate
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"

@@ -15,11 +15,11 @@ from typing import Any
 from example_stacks import ROOT
 from pulumi_harness import RecordingMocks, Registration, reveal, run_program
 
-from components.addons.registry import BY_RELEASE
-from components.addons.releases import pod_spec_at, workload_enabled
-from components.core.arch import Arch
-from components.core.taints import Taint, TaintEffect
-from components.placement.scheduler import NodeProfile, evaluate
+from armful.addons.registry import BY_RELEASE
+from armful.addons.releases import pod_spec_at, workload_enabled
+from armful.core.arch import Arch
+from armful.core.taints import Taint, TaintEffect
+from armful.placement.scheduler import NodeProfile, evaluate
 
 EXAMPLE = ROOT / "examples" / "own-eks-cluster"
 PROGRAM = EXAMPLE / "__main__.py"
@@ -73,7 +73,7 @@ def test_the_example_imports_armful_as_an_installed_package() -> None:
     imported = {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module is not None
     }
-    assert "components.cluster_addons" in imported
+    assert "armful.cluster_addons" in imported
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert "sys" not in names, "no sys.path changes: Armful comes from `pip install -e`"
     assert "-e ../.." in (EXAMPLE / "requirements.txt").read_text().split("\n")

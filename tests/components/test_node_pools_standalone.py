@@ -9,9 +9,9 @@ import pulumi_eks as eks
 import pytest
 from pulumi_harness import RecordingMocks, run_program
 
-from components.cluster_addons import ClusterAddons
-from components.core.errors import StackConfigError
-from components.node_pools import NodePools
+from armful.cluster_addons import ClusterAddons
+from armful.core.errors import StackConfigError
+from armful.node_pools import NodePools
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 SUBNETS = ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]

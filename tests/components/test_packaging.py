@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 from example_stacks import ROOT
 from packaging.requirements import Requirement
-from setuptools import find_namespace_packages
 
-from components.addons.aws_load_balancer_controller import POLICY_FILE
+from armful.addons.aws_load_balancer_controller import POLICY_FILE
 
 POLICY = "policies/aws_load_balancer_controller_iam_policy.json"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -77,7 +76,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 
 
 def test_a_built_wheel_carries_the_load_balancer_policy(wheel: zipfile.ZipFile) -> None:
-    data = wheel.read(f"components/addons/{POLICY}")
+    data = wheel.read(f"armful/addons/{POLICY}")
     assert json.loads(data)["Statement"], "the controller's IAM policy, whole"
 
 
@@ -95,20 +94,27 @@ def test_a_built_wheel_asks_for_ranges_not_pins(wheel: zipfile.ZipFile) -> None:
 def test_the_policy_is_package_data_that_the_code_reads_as_a_resource() -> None:
     """Without a build: setuptools' configuration ships the file, and the code finds it as a resource."""
     package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
-    assert package_data["components.addons"] == ["policies/*.json"]
-    found = find_namespace_packages(
-        str(ROOT), include=PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
-    )
-    assert "components.addons" in found
+    assert package_data["armful.addons"] == ["policies/*.json"]
     shipped = sorted(
         path.relative_to(ROOT / "components" / "addons").as_posix()
-        for pattern in package_data["components.addons"]
+        for pattern in package_data["armful.addons"]
         for path in (ROOT / "components" / "addons").glob(pattern)
     )
     assert POLICY in shipped
-    resource = resources.files("components.addons").joinpath(POLICY)
+    resource = resources.files("armful.addons").joinpath(POLICY)
     assert json.loads(resource.read_text())["Statement"]
     assert Path(str(resource)) == POLICY_FILE
+
+
+def test_every_source_folder_is_a_listed_package_of_armful() -> None:
+    """``armful`` maps to ``components/``; a folder missing from the list would be left out of the wheel."""
+    setuptools_config = PYPROJECT["tool"]["setuptools"]
+    assert setuptools_config["package-dir"] == {"armful": "components"}
+    folders = sorted(
+        ".".join(("armful", *init.parent.relative_to(ROOT / "components").parts))
+        for init in (ROOT / "components").rglob("__init__.py")
+    )
+    assert sorted(setuptools_config["packages"]) == folders
 
 
 def test_library_dependencies_are_ranges_that_the_pins_satisfy() -> None:
@@ -118,11 +124,74 @@ def test_library_dependencies_are_ranges_that_the_pins_satisfy() -> None:
     assert all(not any(spec.operator == "==" for spec in req.specifier) for req in ranges.values())
     pins = [
         Requirement(line)
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        for line in (ROOT / "requirements-pins.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert {pin.name for pin in pins} == set(ranges)
     for pin in pins:
         (spec,) = pin.specifier
-        assert spec.operator == "==", f"requirements.txt pins {pin.name} exactly"
+        assert spec.operator == "==", f"requirements-pins.txt pins {pin.name} exactly"
         assert ranges[pin.name].specifier.contains(spec.version), (pin.name, spec.version)
+
+
+def _site_packages(venv: Path) -> Path:
+    (found,) = (venv / "lib").glob("python3.*/site-packages")
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed_venv(wheel: zipfile.ZipFile, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the built wheel installed, as a user's program would have it.
+
+    Its dependencies (pulumi, pydantic, ...) come from this test run's environment through a ``.pth``
+    line, which does not run that environment's own ``.pth`` files: the clone's editable ``armful`` is
+    not visible there, only the wheel's.
+    """
+    venv = tmp_path_factory.mktemp("user-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    ours = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "pydantic").is_dir())
+    (_site_packages(venv) / "armful-test-dependencies.pth").write_text(f"{ours}\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+         "--no-deps", "--no-index", str(wheel.filename)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return venv
+
+
+def test_an_installed_armful_lives_beside_a_programs_own_components_package(
+    installed_venv: Path, tmp_path: Path
+) -> None:
+    program = tmp_path / "program"
+    (program / "components").mkdir(parents=True)
+    (program / "components" / "__init__.py").write_text("WHOSE = 'the program'\n")
+    probe = (
+        "import armful, armful.cluster_addons, components; print(armful.__file__); print(components.WHOSE)"
+    )
+    result = subprocess.run(
+        [str(installed_venv / "bin" / "python"), "-c", probe],
+        cwd=program, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    armful_file, whose = result.stdout.splitlines()
+    assert Path(armful_file).is_relative_to(_site_packages(installed_venv)), (
+        "the wheel's armful, not the clone's"
+    )
+    assert whose == "the program"
+
+
+def test_the_installed_console_script_plans_the_stacks_of_the_project_it_runs_in(
+    installed_venv: Path,
+) -> None:
+    """``armful plan --stack S`` finds ``stacks/Pulumi.S.yaml`` through the project's ``stackConfigDir``."""
+    installed = subprocess.run(
+        [str(installed_venv / "bin" / "armful"), "plan", "--stack", "mixed", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    from_clone = subprocess.run(
+        [sys.executable, "-m", "armful", "plan", "--stack", "mixed", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert installed.returncode == from_clone.returncode == 0, installed.stderr + from_clone.stderr
+    assert json.loads(installed.stdout) == json.loads(from_clone.stdout)
+    assert json.loads(installed.stdout)["stack"] == "mixed"

@@ -16,11 +16,11 @@ import pulumi_kubernetes as k8s
 from example_stacks import stack_file_config
 from pulumi_harness import RecordingMocks, run_program
 
-from components.arm_cluster import ArmCluster
-from components.cluster_addons import ClusterAddons
-from components.eks_managed_addons import EksManagedAddons
-from components.network import Network
-from components.node_pools import NodePools
+from armful.arm_cluster import ArmCluster
+from armful.cluster_addons import ClusterAddons
+from armful.eks_managed_addons import EksManagedAddons
+from armful.network import Network
+from armful.node_pools import NodePools
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 POOLS = [

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from components.core.config import check_kubernetes_version, parse_stack_config
-from components.core.errors import ConfigIssue, StackConfigError
-from components.core.plan import build_plan
+from armful.core.config import check_kubernetes_version, parse_stack_config
+from armful.core.errors import ConfigIssue, StackConfigError
+from armful.core.plan import build_plan
 
 VALID: dict[str, Any] = {
     "topology": "arm-workers",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.core.arch import (
+from armful.core.arch import (
     GRAVITON_FAMILIES,
     X86_FAMILIES,
     Arch,

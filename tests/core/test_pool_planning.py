@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.core.arch import Arch
-from components.core.config import PoolsConfig
-from components.core.network_layout import subnet_layout
-from components.core.pool_planner import plan_pools
-from components.core.pools import POOL_LABEL, ROLE_LABEL, CapacityType, OsFamily, PoolPlan, PoolRole
-from components.core.taints import Taint, TaintEffect
+from armful.core.arch import Arch
+from armful.core.config import PoolsConfig
+from armful.core.network_layout import subnet_layout
+from armful.core.pool_planner import plan_pools
+from armful.core.pools import POOL_LABEL, ROLE_LABEL, CapacityType, OsFamily, PoolPlan, PoolRole
+from armful.core.taints import Taint, TaintEffect
 
 CRITICAL_ADDONS_ONLY = Taint("CriticalAddonsOnly", "true", TaintEffect.NO_SCHEDULE)
 AMD64_ARCH_TAINT = Taint("kubernetes.io/arch", "amd64", TaintEffect.NO_SCHEDULE)

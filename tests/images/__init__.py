@@ -1,1 +1,1 @@
-"""Tests of components.images: a package, so its conftest does not shadow tests/conftest.py."""
+"""Tests of armful.images: a package, so its conftest does not shadow tests/conftest.py."""

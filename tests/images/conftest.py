@@ -15,8 +15,8 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from components.images.credentials import DockerCredentials
-from components.images.registry import RegistryClient
+from armful.images.credentials import DockerCredentials
+from armful.images.registry import RegistryClient
 
 from .images_testkit import (
     AUTH_USER,

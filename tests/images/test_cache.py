@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.images.cache import ImageCache, default_cache_dir
-from components.images.readiness import check_images
-from components.images.registry import ErrorKind, ImagePlatforms, RegistryClient
+from armful.images.cache import ImageCache, default_cache_dir
+from armful.images.readiness import check_images
+from armful.images.registry import ErrorKind, ImagePlatforms, RegistryClient
 
 from .images_testkit import Seeded, closed_port
 

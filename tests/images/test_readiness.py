@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from components.images.readiness import readiness_table, terminal_progress
-from components.images.registry import ErrorKind, ImagePlatforms
+from armful.images.readiness import readiness_table, terminal_progress
+from armful.images.registry import ErrorKind, ImagePlatforms
 
 
 class FakeTerminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""``python -m components readiness`` against a real registry, and ``plan`` using what it read."""
+"""``python -m armful readiness`` against a real registry, and ``plan`` using what it read."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.addons.registry import ADDONS
-from components.cli.main import main
+from armful.addons.registry import ADDONS
+from armful.cli.main import main
 
 from .images_testkit import Seeded, closed_port
 

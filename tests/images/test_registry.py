@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from components.core.arch import Arch
-from components.images.registry import (
+from armful.core.arch import Arch
+from armful.images.registry import (
     MANIFEST_ACCEPT,
     ErrorKind,
     ImagePlatforms,

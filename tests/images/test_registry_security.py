@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from components.images.cache import ImageCache
-from components.images.readiness import check_images
-from components.images.registry import MANIFEST_ACCEPT, ErrorKind, RegistryClient
+from armful.images.cache import ImageCache
+from armful.images.readiness import check_images
+from armful.images.registry import MANIFEST_ACCEPT, ErrorKind, RegistryClient
 
 from .images_testkit import (
     AUTH_USER,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.addons.context import AddonContext
-from components.addons.releases import place_release, release_values
-from components.addons.spec import (
+from armful.addons.context import AddonContext
+from armful.addons.releases import place_release, release_values
+from armful.addons.spec import (
     AddonOptions,
     AddonSpec,
     Image,
@@ -19,11 +19,11 @@ from components.addons.spec import (
     Workload,
     WorkloadKind,
 )
-from components.core.arch import Arch
-from components.core.pools import PoolPlan
-from components.core.stack_plan import plan_stack
-from components.core.topology import Topology
-from components.placement.values import (
+from armful.core.arch import Arch
+from armful.core.pools import PoolPlan
+from armful.core.stack_plan import plan_stack
+from armful.core.topology import Topology
+from armful.placement.values import (
     SYSTEM_CLUSTER_CRITICAL,
     SYSTEM_NODE_CRITICAL,
     ZONE_LABEL,

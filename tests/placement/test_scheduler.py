@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.core.arch import Arch
-from components.core.pools import (
+from armful.core.arch import Arch
+from armful.core.pools import (
     ARCH_LABEL,
     OS_LABEL,
     POOL_LABEL,
@@ -24,8 +24,8 @@ from components.core.pools import (
     PoolRole,
     pool_from_description,
 )
-from components.core.taints import Taint, TaintEffect
-from components.placement.scheduler import (
+from armful.core.taints import Taint, TaintEffect
+from armful.placement.scheduler import (
     NodeProfile,
     Verdict,
     evaluate,

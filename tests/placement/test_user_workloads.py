@@ -11,10 +11,10 @@ import pytest
 import yaml
 from example_stacks import stack_file_config
 
-from components.cli.main import main
-from components.core.arch import Arch
-from components.core.config import parse_stack_config, strip_namespace
-from components.core.plan import Plan, build_plan
+from armful.cli.main import main
+from armful.core.arch import Arch
+from armful.core.config import parse_stack_config, strip_namespace
+from armful.core.plan import Plan, build_plan
 
 AMD64_ONLY = "registry.example.com/billing/legacy-billing:4.2.1"
 

@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
-from components.addons.releases import ReleasePlan
-from components.core.arch import Arch
-from components.core.findings import Finding, FindingLevel
-from components.core.plan import Plan
-from components.core.pools import PoolPlan
-from components.core.stack_plan import plan_stack
-from components.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
-from components.render.findings import canonical_image, judge_pod_template, render_findings
-from components.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
+from armful.addons.releases import ReleasePlan
+from armful.core.arch import Arch
+from armful.core.findings import Finding, FindingLevel
+from armful.core.plan import Plan
+from armful.core.pools import PoolPlan
+from armful.core.stack_plan import plan_stack
+from armful.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
+from armful.render.findings import canonical_image, judge_pod_template, render_findings
+from armful.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
 
 CHARTS = Path(__file__).resolve().parent / "charts"
 SDK_REASON = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
@@ -50,7 +50,7 @@ def controller_values(stack: str) -> dict[str, Any]:
 
 
 def render(helm: Any, chart: str, values: dict[str, Any]) -> list[PodTemplate]:
-    from components.render.helm import render_manifests
+    from armful.render.helm import render_manifests
 
     manifests = render_manifests(CHARTS / chart, values=values, release_name="demo", namespace="demo")
     return extract_pod_templates([m.body for m in manifests], [m.source for m in manifests])
@@ -150,7 +150,7 @@ def test_an_unplaced_helm_test_pod_is_only_a_warning(helm: Any) -> None:
 
 
 def test_a_value_the_schema_or_template_rejects_fails_the_render(helm: Any) -> None:
-    from components.render.helm import RenderFailed, render_chart
+    from armful.render.helm import RenderFailed, render_chart
 
     with pytest.raises(RenderFailed, match="does not render with the planned values"):
         render_chart(CHARTS / "hooked", values={"image": "not-a-map"})
@@ -167,7 +167,7 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("scheme", ["http", "oci"])
 def test_a_chart_that_cannot_be_pulled_says_so_plainly(helm: Any, scheme: str, tmp_path: Path) -> None:
-    from components.render.helm import ChartUnavailable, render_chart
+    from armful.render.helm import ChartUnavailable, render_chart
 
     repository = f"{scheme}://127.0.0.1:{closed_port()}/charts"
     with pytest.raises(ChartUnavailable) as raised:
@@ -191,7 +191,7 @@ def unreachable(plan: Plan) -> Plan:
 
 
 def test_render_plan_offline_skips_every_chart_and_never_pretends(helm: Any, tmp_path: Path) -> None:
-    from components.render.command import render_plan, render_report
+    from armful.render.command import render_plan, render_report
 
     plan = unreachable(plan_stack(stack="arm-workers"))
     rendered, findings, notes = render_plan(plan, cache_dir=tmp_path)
@@ -248,7 +248,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_render_plan_pulls_each_chart_from_its_repository_and_judges_what_it_renders(
     chart_repository: ChartRepository, tmp_path: Path
 ) -> None:
-    from components.render.command import render_json, render_plan, render_report
+    from armful.render.command import render_json, render_plan, render_report
 
     plan = plan_stack(stack="mixed")
     controller = controller_values("mixed")
@@ -297,8 +297,8 @@ def test_render_plan_pulls_each_chart_from_its_repository_and_judges_what_it_ren
 
 
 def test_without_the_sdk_render_plan_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from components.render.command import render_plan
-    from components.render.helm import HelmSdkMissing
+    from armful.render.command import render_plan
+    from armful.render.helm import HelmSdkMissing
 
     monkeypatch.setitem(sys.modules, "helm_python", None)  # what an absent package looks like to import
     with pytest.raises(HelmSdkMissing) as raised:
