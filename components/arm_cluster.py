@@ -13,14 +13,16 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from armful.addons.releases import placeholders
-from armful.cluster_addons import AddonsPlan, ClusterAddons, PlanError
-from armful.core.config import SECRET_CONFIG_KEYS, parse_stack_config
+from armful.cluster_addons import ClusterAddons
+from armful.component_types import ClusterSpec, NetworkSpec, PoolInfo, PoolSpec, WorkloadSpec
 from armful.core.errors import CONFIG_NAMESPACE
-from armful.core.plan import Plan, build_plan
 from armful.eks_managed_addons import EksManagedAddons
 from armful.network import Network
-from armful.node_pools import NodePools, PoolInfo, PoolSpec
+from armful.node_pools import NodePools
+from armful.planning.cluster_addons_plan import PlanError
+from armful.planning.plan import Plan, build_plan
+from armful.planning.releases import placeholders
+from armful.planning.stack_config import SECRET_CONFIG_KEYS, parse_stack_config
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # EKS writes control-plane logs to /aws/eks/<cluster>/cluster and, if that group does not exist, creates
@@ -28,62 +30,6 @@ CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager",
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 DEFAULT_STORAGE_CLASS = "gp3"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-
-
-class EndpointSpec(TypedDict):
-    """Who can reach the cluster's API server."""
-
-    public_access_cidrs: NotRequired[Sequence[str]]
-    """CIDRs allowed to reach the public API endpoint; empty (default) turns the public endpoint off."""
-    allow_public_internet: NotRequired[bool]
-    """Must be true for the public access CIDRs to contain 0.0.0.0/0."""
-
-
-class ClusterSpec(TypedDict):
-    """The EKS control plane."""
-
-    name: str
-    """The EKS cluster's name."""
-    kubernetes_version: NotRequired[str]
-    """A Kubernetes minor version in EKS standard support (default 1.35)."""
-    allow_extended_support: NotRequired[bool]
-    """Accept a Kubernetes version past EKS standard support (billed extra)."""
-    endpoint: NotRequired[EndpointSpec]
-    """API endpoint access: private always, public only for listed CIDRs."""
-    admin_principal_arns: NotRequired[Sequence[str]]
-    """IAM roles or users given cluster-admin through EKS access entries."""
-    deletion_protection: NotRequired[bool]
-    """EKS deletion protection (default true)."""
-    tags: NotRequired[dict[str, str]]
-    """Tags for the cluster."""
-
-
-class WorkloadSpec(TypedDict):
-    """One of your own applications, so the plan shows where it lands and what it needs."""
-
-    name: str
-    """The application's name."""
-    images: Sequence[str]
-    """Every image its pods run."""
-    arches: NotRequired[Sequence[str]]
-    """amd64 and/or arm64: the arches every image has."""
-
-
-class NetworkSpec(TypedDict):
-    """The VPC: one Armful creates (the default) or an existing one."""
-
-    vpc_id: NotRequired[str]
-    """An existing VPC; leave out to let Armful create one."""
-    private_subnet_ids: NotRequired[Sequence[str]]
-    """An existing VPC: at least two private subnets in different AZs, for the nodes."""
-    public_subnet_ids: NotRequired[Sequence[str]]
-    """An existing VPC: public subnets for internet-facing load balancers."""
-    cidr: NotRequired[str]
-    """A VPC Armful creates: its IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
-    availability_zones: NotRequired[int]
-    """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
-    single_nat_gateway: NotRequired[bool]
-    """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
 
 
 class ArmClusterArgs(TypedDict):
@@ -224,11 +170,11 @@ class ArmCluster(pulumi.ComponentResource):
                 "cluster": self.cluster,
                 "subnet_ids": private_subnets,
                 "topology": config.topology.value,
+                **({"preferred_arch": config.preferred_arch.value} if config.preferred_arch else {}),
                 "system_pool": config.system_pool.model_dump(),
                 "worker_pools": [pool.model_dump() for pool in config.worker_pools],
             },
             opts=pulumi.ResourceOptions(parent=self),
-            _planned_pools=self.plan.pools,
         )
         node_groups = list(self.node_pools.node_groups.values())
         # pulumi-eks hands the aws.eks.Cluster back only as a resource reference; the kubeconfig it
@@ -236,12 +182,14 @@ class ArmCluster(pulumi.ComponentResource):
         self.cluster_name = self.cluster.kubeconfig_json.apply(lambda _: cluster_config.name)
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.endpoint = self.cluster.kubeconfig_json.apply(endpoint_of_kubeconfig)
+        addons_args = config.addons.model_dump(by_alias=True)
         self.managed_addons = EksManagedAddons(
             f"{name}-managed-addons",
             {
                 "cluster_name": self.cluster_name,
                 "kubernetes_version": cluster_config.kubernetes_version,
                 "pools": self.node_pools.pool_descriptions,
+                "addons": addons_args,
             },
             # CoreDNS and the EBS CSI controller wait for nodes, or EKS reports them degraded.
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
@@ -279,6 +227,7 @@ class ArmCluster(pulumi.ComponentResource):
                 "kubernetes_provider": self.kubernetes_provider,
                 "topology": config.topology.value,
                 "pools": self.node_pools.pool_descriptions,
+                "addons": addons_args,
                 **secrets,
             },
             # The releases wait for nodes, the managed add-ons and the default StorageClass, and are
@@ -288,7 +237,6 @@ class ArmCluster(pulumi.ComponentResource):
                 depends_on=[*node_groups, self.managed_addons, storage_class],
                 deleted_with=self.cluster,
             ),
-            _planned=AddonsPlan(self.plan.releases, self.plan.placement),
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)

@@ -6,14 +6,15 @@ time by Pulumi's component analyzer.
 
 import json
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from armful.cluster_addons import PoolDescription, describe_pools, inherited_options
-from armful.core.eks_managed_addons import ADDON_NAMESPACE, ManagedAddon, managed_addons
+from armful.cluster_addons import inherited_options
+from armful.component_types import PoolDescription
 from armful.iam import pod_identity_role
+from armful.planning.cluster_addons_plan import plan_eks_managed_addons
 
 
 class EksManagedAddonsArgs(TypedDict):
@@ -23,18 +24,8 @@ class EksManagedAddonsArgs(TypedDict):
     """The cluster's Kubernetes minor version, to pick each add-on's default version for it."""
     pools: Sequence[PoolDescription]
     """The cluster's pools: CoreDNS and the EBS CSI controller go to the system pool and tolerate its taints."""
-
-
-def checked_order(addons: Sequence[ManagedAddon]) -> list[ManagedAddon]:
-    """The add-ons as listed, after checking that each comes after every add-on it needs."""
-    names = [addon.name for addon in addons]
-    for index, addon in enumerate(addons):
-        for need in addon.needs:
-            if need not in names[:index]:
-                raise ValueError(
-                    f"EKS managed add-on {addon.name} needs {need}, which is not installed before it"
-                )
-    return list(addons)
+    addons: NotRequired[dict[str, Any]]
+    """Keyed as stack config's armful:addons: coredns and awsEbsCsiDriver take values, overrides of their configuration values."""
 
 
 class EksManagedAddons(pulumi.ComponentResource):
@@ -50,30 +41,30 @@ class EksManagedAddons(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksManagedAddonsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        pools = describe_pools(args["pools"], component="EksManagedAddons")
-        addons = checked_order(managed_addons(pools))
+        planned = plan_eks_managed_addons(args)
         super().__init__("armful:index:EksManagedAddons", name, None, opts)
         inherited = inherited_options(opts)
         # The pod identity agent (a DaemonSet) needs no nodes to become active; it only goes with the cluster.
         deleted_with_cluster = pulumi.ResourceOptions(deleted_with=inherited.deleted_with)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.addons: dict[str, aws.eks.Addon] = {}
-        for addon in addons:
+        for plan in planned:
+            addon = plan.spec
             associations = None
+            # MANAGED_ADDONS lists each add-on after every add-on it needs.
             waits_for: list[pulumi.Resource] = [self.addons[need] for need in addon.needs]
-            if addon.pod_identity_service_account and addon.managed_policy:
+            identity = addon.pod_identity
+            if identity is not None:
                 role = pod_identity_role(
                     f"{name}-{addon.name}",
                     partition,
                     parent=self,
                     cluster_name=args["cluster_name"],
-                    namespace=ADDON_NAMESPACE,
-                    service_account=addon.pod_identity_service_account,
-                    managed_policies=[addon.managed_policy],
+                    namespace=addon.namespace,
+                    service_account=identity.service_account,
+                    managed_policies=identity.managed_policies,
                 )
-                associations = [
-                    {"role_arn": role.role.arn, "service_account": addon.pod_identity_service_account}
-                ]
+                associations = [{"role_arn": role.role.arn, "service_account": identity.service_account}]
                 waits_for += role.policies
             # EKS's default version of the add-on for the cluster's Kubernetes version, not the newest:
             # the newest changes whenever AWS publishes a release, so every `pulumi up` would upgrade
@@ -90,8 +81,8 @@ class EksManagedAddons(pulumi.ComponentResource):
                 cluster_name=args["cluster_name"],
                 addon_name=addon.name,
                 addon_version=version.version,
-                configuration_values=json.dumps(addon.configuration_values)
-                if addon.configuration_values
+                configuration_values=json.dumps(plan.configuration_values, sort_keys=True)
+                if plan.configuration_values
                 else None,
                 pod_identity_associations=associations,
                 resolve_conflicts_on_create="OVERWRITE",

@@ -11,7 +11,6 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ValidationError
 
-from armful.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
 from armful.core.config import NetworkConfig
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, issues_from_pydantic
 from armful.core.network_layout import (
@@ -20,6 +19,7 @@ from armful.core.network_layout import (
     choose_zones,
     subnet_layout,
 )
+from armful.planning.component_args import ArgsError, cluster_name_issues, unknown_arg_issues
 
 
 class NetworkArgs(TypedDict):

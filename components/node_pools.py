@@ -11,77 +11,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from armful.core.config import PoolsConfig
-from armful.core.errors import StackConfigError, issues_from_pydantic
-from armful.core.pool_planner import check_ec2_architectures, plan_pools
+from armful.component_types import PoolInfo, PoolSpec
+from armful.core.pool_planner import check_ec2_architectures
 from armful.core.pools import PoolPlan
 from armful.iam import RoleWithPolicies, node_role
+from armful.planning.node_pools_plan import plan_node_pools
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
-
-
-class TaintSpec(TypedDict):
-    """A taint on a pool's nodes, in Kubernetes form."""
-
-    key: str
-    """The taint's key."""
-    value: NotRequired[str]
-    """The taint's value (default empty)."""
-    effect: NotRequired[str]
-    """NoSchedule (default), PreferNoSchedule or NoExecute."""
-
-
-class PoolSpec(TypedDict):
-    """A node pool Armful creates: one EKS managed node group of one architecture."""
-
-    name: str
-    """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
-    instance_types: Sequence[str]
-    """EC2 instance types, all of one architecture; the pool's arch is derived from them."""
-    arch: NotRequired[str]
-    """amd64 or arm64, only for instance families Armful's table does not know."""
-    os_family: NotRequired[str]
-    """AL2023 (default) or Bottlerocket."""
-    capacity_type: NotRequired[str]
-    """on-demand (default) or spot."""
-    min_size: NotRequired[int]
-    """Fewest nodes (default 2)."""
-    max_size: NotRequired[int]
-    """Most nodes (default 4)."""
-    desired_size: NotRequired[int]
-    """Nodes at creation (default: the minimum); later changes by an autoscaler are kept."""
-    disk_size_gib: NotRequired[int]
-    """Size of each node's encrypted gp3 data volume in GiB (default 50)."""
-    labels: NotRequired[dict[str, str]]
-    """Extra node labels, under a domain of your own (Armful sets node.armful.dev/* itself)."""
-    taints: NotRequired[Sequence[TaintSpec]]
-    """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
-
-
-class TaintInfo(TypedDict):
-    """A taint a pool's nodes carry, in Kubernetes form."""
-
-    key: str
-    """The taint's key."""
-    value: str
-    """The taint's value."""
-    effect: str
-    """NoSchedule, PreferNoSchedule or NoExecute."""
-
-
-class PoolInfo(TypedDict):
-    """A pool as its nodes carry it; the same shape ClusterAddons takes as a pool description."""
-
-    name: str
-    """The pool's name."""
-    role: str
-    """system or workers."""
-    arch: str
-    """amd64 or arm64."""
-    labels: dict[str, str]
-    """The labels EKS puts on the pool's nodes, Armful's node.armful.dev/pool and role included."""
-    taints: list[TaintInfo]
-    """The taints EKS puts on the pool's nodes."""
 
 
 class NodePoolsArgs(TypedDict):
@@ -99,30 +35,6 @@ class NodePoolsArgs(TypedDict):
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
 
 
-def pools_config(args: NodePoolsArgs | dict[str, Any]) -> PoolsConfig:
-    """Validate pool args with the same model as stack config, so errors name the same fields."""
-    from pydantic import ValidationError
-
-    fields = {
-        key: args[key] for key in ("topology", "preferred_arch", "system_pool", "worker_pools") if key in args
-    }
-    try:
-        return PoolsConfig.model_validate(fields)
-    except ValidationError as error:
-        raise StackConfigError(issues_from_pydantic(error)) from None
-
-
-def pool_info(pool: PoolPlan) -> dict[str, Any]:
-    """What a planned pool's nodes carry, as the ``pools`` output and a ClusterAddons pool description."""
-    return {
-        "name": pool.name,
-        "role": pool.role.value,
-        "arch": pool.arch.value,
-        "labels": dict(pool.labels),
-        "taints": [taint.to_kubernetes() for taint in pool.taints],
-    }
-
-
 class NodePools(pulumi.ComponentResource):
     """One EKS managed node group per pool of a topology, on a pulumi_eks cluster you already have: one architecture per pool, an explicit AMI type, Armful's labels and taints, IMDSv2 required, encrypted volumes."""
 
@@ -133,18 +45,9 @@ class NodePools(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     """The IAM role every node assumes."""
 
-    def __init__(
-        self,
-        name: str,
-        args: NodePoolsArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        _planned_pools: Sequence[PoolPlan] | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validation first: a wrong pool registers nothing, not even this component.
-        self.planned_pools: tuple[PoolPlan, ...] = tuple(
-            _planned_pools if _planned_pools is not None else plan_pools(pools_config(args))
-        )
+        self.planned_pools: tuple[PoolPlan, ...] = plan_node_pools(args)
         super().__init__("armful:index:NodePools", name, None, opts)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         role = node_role(f"{name}-node-role", partition, parent=self)
@@ -153,7 +56,7 @@ class NodePools(pulumi.ComponentResource):
             pool.name: self._node_group(name, pool, args, role) for pool in self.planned_pools
         }
         # The pools as plain values, ready to be ClusterAddons' ``pools``.
-        self.pool_descriptions: list[dict[str, Any]] = [pool_info(pool) for pool in self.planned_pools]
+        self.pool_descriptions: list[dict[str, Any]] = [pool.description() for pool in self.planned_pools]
         instance_types = {pool.name: list(pool.instance_types) for pool in self.planned_pools}
         # The Python value also carries each pool's instance types (the stack's ``pools`` output lists
         # them); the schema leaves them out because Pulumi does not rename keys inside a list of objects,

@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from armful.core.config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config, strip_namespace
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError
+from armful.planning.stack_config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config, strip_namespace
 
 
 def _merged_config() -> dict[str, Any]:

@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from armful.addons.context import AddonContext
-from armful.addons.spec import AddonOptions, AddonSpec, key_path
-from armful.core.stack_plan import plan_stack
+from armful.addons.spec import AddonOptions, AddonSpec
 from armful.core.values_tree import deep_merge, get_path, leaf_paths
+from armful.placement.workloads import key_path
+from armful.planning.stack_plan import plan_stack
 
 # Maps whose contents are Kubernetes objects a chart passes through whole (toYaml): their keys are
 # Kubernetes', not the chart's. Anything else free-form is declared per add-on in free_form_paths.
@@ -125,11 +126,11 @@ def context_for(
 ) -> AddonContext:
     plan = plan_stack(stack=stack)
     return AddonContext(
-        topology=plan.topology,
         pools=plan.pools,
         cluster_name=plan.config.cluster.name,
         region=plan.region,
         options=options if options is not None else spec.options(),
+        enabled_addons=tuple(plan.config.addons.enabled()),
     )
 
 

@@ -73,7 +73,9 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
 }
 
 # design §6, plus `workloads`: where the user's own workloads land and the values that get them there.
-TOP_LEVEL_KEYS = {"stack", "topology", "pools", "releases", "placement", "workloads", "findings"}
+TOP_LEVEL_KEYS = {
+    "stack", "topology", "pools", "releases", "placement", "managed_addons", "workloads", "findings"
+}  # fmt: skip
 POOL_KEYS = {
     "name",
     "role",
@@ -88,7 +90,7 @@ POOL_KEYS = {
     "taints",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
-PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook"}
+PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed"}
 FINDING_KEYS = {"level", "code", "message"}
 
 

@@ -22,16 +22,8 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
-from armful.addons.spec import (
-    AddonSpec,
-    Image,
-    PlacementKeys,
-    PodIdentity,
-    Resources,
-    Workload,
-    WorkloadKind,
-    on_both_arches,
-)
+from armful.addons.spec import AddonSpec, PodIdentity
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 VERSION = "3.5.0"
 APP_VERSION = "v3.5.0"

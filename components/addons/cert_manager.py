@@ -19,15 +19,8 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
-from armful.addons.spec import (
-    AddonSpec,
-    Image,
-    PlacementKeys,
-    Resources,
-    Workload,
-    WorkloadKind,
-    on_both_arches,
-)
+from armful.addons.spec import AddonSpec
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 VERSION = "v1.21.1"
 RELEASE = "cert-manager"

@@ -7,13 +7,14 @@ from typing import Any
 from pydantic import Field, create_model, model_validator
 from pydantic.alias_generators import to_snake
 
+from armful.addons.eks_managed import MANAGED_ADDONS, ManagedAddonSpec
 from armful.addons.registry import ADDONS
-from armful.addons.spec import AddonOptions, AddonSpec
+from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.config_base import ConfigModel
 
 
 class _AddonsBase(ConfigModel):
-    def options_for(self, spec: AddonSpec) -> AddonOptions:
+    def options_for(self, spec: AddonSpec | ManagedAddonSpec) -> ValuesOverrides:
         return getattr(self, to_snake(spec.key))
 
     def enabled(self) -> list[AddonSpec]:
@@ -37,6 +38,8 @@ def _default_options(spec: AddonSpec) -> Any:
     return lambda: spec.options(enabled=spec.enabled_by_default)
 
 
+CONFIGURABLE_MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = tuple(spec for spec in MANAGED_ADDONS if spec.key)
+
 AddonsConfig = create_model(  # type: ignore[call-overload]
     "AddonsConfig",
     __base__=_AddonsBase,
@@ -46,5 +49,10 @@ AddonsConfig = create_model(  # type: ignore[call-overload]
             Field(default_factory=_default_options(spec), description=spec.summary),
         )
         for spec in ADDONS
+    },
+    **{
+        to_snake(spec.key): (spec.options, Field(default_factory=spec.options, description=spec.summary))
+        for spec in CONFIGURABLE_MANAGED_ADDONS
+        if spec.key
     },
 )

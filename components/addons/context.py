@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from armful.addons.spec import AddonOptions
+from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.arch import Arch
 from armful.core.pools import PoolPlan
-from armful.core.topology import Topology
 
-OptionsT = TypeVar("OptionsT", bound=AddonOptions)
+OptionsT = TypeVar("OptionsT", bound=ValuesOverrides)
 
 
 @dataclass(frozen=True)
@@ -21,24 +20,31 @@ class DeployTime:
     """
 
     name: str
-    secret: bool = False
+    """The placeholder's name in the plan, and the component arg that supplies it."""
+    secret_config_key: str | None = None
+    """For a secret: its key under ``armful:`` in stack config (set with ``pulumi config set --secret``).
+    A secret reaches Helm as a Pulumi secret and never passes through the plan in plain text."""
+
+    @property
+    def secret(self) -> bool:
+        return self.secret_config_key is not None
 
     def __str__(self) -> str:
         return f"<deploy-time: {self.name}>"
 
 
 VPC_ID = DeployTime("vpc_id")
-GRAFANA_ADMIN_PASSWORD = DeployTime("grafana_admin_password", secret=True)
 
 
 @dataclass(frozen=True)
 class AddonContext:
-    topology: Topology
     pools: tuple[PoolPlan, ...]
     cluster_name: str
     region: str
-    options: AddonOptions
+    options: ValuesOverrides
     vpc_id: str | DeployTime = VPC_ID
+    enabled_addons: tuple[AddonSpec, ...] = ()
+    """Every add-on the plan installs, this one included (for add-ons that act on the others' pods)."""
 
     @property
     def cluster_arches(self) -> frozenset[Arch]:

@@ -11,9 +11,9 @@ from typing import Any
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import FALCO
-from armful.addons.spec import (
-    AddonOptions,
-    AddonSpec,
+from armful.addons.spec import AddonOptions, AddonSpec
+from armful.placement.workloads import (
+    HostAccess,
     Image,
     PlacementKeys,
     Resources,
@@ -44,6 +44,15 @@ FALCO_AGENT = Workload(
     images=(Image("docker.io/falcosecurity/falco", "0.44.1"), FALCOCTL),
     keys=PlacementKeys(priority_class="podPriorityClassName", replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="100m", memory="512Mi", memory_limit="1Gi")),
+    pod_labels={"app.kubernetes.io/name": "falco"},
+    # modern_ebpf runs privileged, or with BPF/PERFMON/SYS_RESOURCE/SYS_PTRACE and AppArmor unconfined
+    # when leastPrivileged; it mounts /proc, /etc, /dev and the container runtime sockets.
+    host_access=(
+        HostAccess.CAPABILITIES,
+        HostAccess.HOST_PATH,
+        HostAccess.PRIVILEGED,
+        HostAccess.APPARMOR_UNCONFINED,
+    ),
 )
 
 # falcosidekick has no topologySpreadConstraints and no PDB template: a preferred zone anti-affinity

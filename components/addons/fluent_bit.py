@@ -15,13 +15,11 @@ from pydantic import field_validator
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import LOGGING
-from armful.addons.spec import (
-    AddonOptions,
-    AddonSpec,
+from armful.addons.spec import AddonOptions, AddonSpec, LogGroup, PodIdentity
+from armful.placement.workloads import (
+    HostAccess,
     Image,
-    LogGroup,
     PlacementKeys,
-    PodIdentity,
     Resources,
     Workload,
     WorkloadKind,
@@ -90,6 +88,9 @@ AGENT = Workload(
     # No evidence of different needs on Graviton; the limit leaves room for the kubernetes filter's
     # metadata cache and chunks being flushed.
     resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="512Mi")),
+    pod_labels={"app.kubernetes.io/name": "fluent-bit"},
+    # Tails /var/log and container logs from the host.
+    host_access=(HostAccess.HOST_PATH,),
 )
 
 # Classic-mode sections. The chart renders them through `tpl`, so `{{ .Values.* }}` is resolved there;

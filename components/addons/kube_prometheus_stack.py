@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from armful.addons.context import GRAFANA_ADMIN_PASSWORD, AddonContext
+from armful.addons.context import AddonContext, DeployTime
 from armful.addons.namespaces import MONITORING
-from armful.addons.spec import (
-    AddonOptions,
-    AddonSpec,
+from armful.addons.spec import AddonOptions, AddonSpec
+from armful.placement.workloads import (
+    HostAccess,
     Image,
     PlacementKeys,
     Resources,
@@ -48,6 +48,8 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 # retentionSize counts blocks, WAL and head chunks; compaction briefly needs room beyond it, so
 # Prometheus is told to stop well short of a full volume (a full volume crash-loops Prometheus).
 RETENTION_SIZE_FRACTION = 0.85
+
+GRAFANA_ADMIN_PASSWORD = DeployTime("grafana_admin_password", secret_config_key="grafanaAdminPassword")
 
 
 class KubePrometheusStackOptions(AddonOptions):
@@ -143,6 +145,9 @@ NODE_EXPORTER = Workload(
     path=("prometheus-node-exporter",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="50m", memory="48Mi", memory_limit="128Mi")),
+    pod_labels={"app.kubernetes.io/name": "prometheus-node-exporter"},
+    # hostNetwork and hostPID by default; with hostNetwork the API server sets hostPort on its port.
+    host_access=(HostAccess.HOST_NAMESPACES, HostAccess.HOST_PATH, HostAccess.HOST_PORTS),
 )
 
 
@@ -233,6 +238,7 @@ SPEC = AddonSpec(
     ),
     values=values,
     options=KubePrometheusStackOptions,
+    secrets=(GRAFANA_ADMIN_PASSWORD,),
     free_form_paths=(
         # Read by the templates but only present as comments in the default values.
         "prometheusOperator.priorityClassName",

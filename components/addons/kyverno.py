@@ -22,15 +22,8 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
-from armful.addons.spec import (
-    AddonSpec,
-    Image,
-    PlacementKeys,
-    Resources,
-    Workload,
-    WorkloadKind,
-    on_both_arches,
-)
+from armful.addons.spec import AddonSpec
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 CHART_VERSION = "3.9.0"
 APP_VERSION = "v1.19.0"

@@ -11,20 +11,21 @@ Chart facts for 3.9.0 that shape this module:
 - ``kube-system`` needs no exclusion: Kyverno's webhooks skip it (``config.webhooks.namespaceSelector``
   of the kyverno chart), and these policies do not opt in to ValidatingAdmissionPolicy generation.
 
-With ``Enforce``, the baseline policies would reject the node agents that need host access. Each gets an
-exclusion from exactly the policies it breaks, matched by namespace *and* the chart's pod labels, so a
-different pod in the same namespace is still checked.
+With ``Enforce``, the baseline policies would reject the node agents that need host access. Each node
+agent of an enabled add-on declares that access; it gets an exclusion from exactly the policies that
+refuse it, matched by namespace *and* the chart's pod labels, so a different pod in the same namespace is
+still checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
 from armful.addons.spec import AddonOptions, AddonSpec
+from armful.placement.workloads import HostAccess, Workload
 
 CHART_VERSION = "3.9.0"
 
@@ -49,74 +50,37 @@ class KyvernoPoliciesOptions(AddonOptions):
     validation_failure_action: Literal["Audit", "Enforce"] = "Audit"
 
 
-@dataclass(frozen=True)
-class NodeAgentExclusion:
-    """A node agent that needs host access, and the baseline policies that access breaks."""
-
-    name: str
-    namespace: str
-    pod_labels: Mapping[str, str]
-    policies: tuple[str, ...]
-
-    def match_condition(self) -> dict[str, str]:
-        """A CEL condition that is false (policy skipped) only for this agent's pods in its namespace."""
-        labels = " && ".join(
-            f"'{key}' in object.metadata.labels && object.metadata.labels['{key}'] == '{value}'"
-            for key, value in sorted(self.pod_labels.items())
-        )
-        return {
-            "name": f"armful-exclude-{self.name}",
-            "expression": (
-                f"!(request.namespace == '{self.namespace}' && has(object.metadata.labels) && {labels})"
-            ),
-        }
+# The baseline policy that refuses each kind of host access a node agent declares.
+POLICY_REFUSING: dict[HostAccess, str] = {
+    HostAccess.CAPABILITIES: "disallow-capabilities",
+    HostAccess.HOST_NAMESPACES: "disallow-host-namespaces",
+    HostAccess.HOST_PATH: "disallow-host-path",
+    HostAccess.HOST_PORTS: "disallow-host-ports",
+    HostAccess.PRIVILEGED: "disallow-privileged-containers",
+    HostAccess.APPARMOR_UNCONFINED: "restrict-apparmor-profiles",
+}
 
 
-NODE_AGENT_EXCLUSIONS: tuple[NodeAgentExclusion, ...] = (
-    # modern_ebpf runs privileged, or with BPF/PERFMON/SYS_RESOURCE/SYS_PTRACE and AppArmor unconfined
-    # when leastPrivileged; it mounts /proc, /etc, /dev and the container runtime sockets.
-    NodeAgentExclusion(
-        name="falco",
-        namespace=namespaces.FALCO,
-        pod_labels={"app.kubernetes.io/name": "falco"},
-        policies=(
-            "disallow-capabilities",
-            "disallow-host-path",
-            "disallow-privileged-containers",
-            "restrict-apparmor-profiles",
-        ),
-    ),
-    # hostNetwork and hostPID by default; with hostNetwork the API server sets hostPort on its port.
-    NodeAgentExclusion(
-        name="node-exporter",
-        namespace=namespaces.MONITORING,
-        pod_labels={"app.kubernetes.io/name": "prometheus-node-exporter"},
-        policies=("disallow-host-namespaces", "disallow-host-path", "disallow-host-ports"),
-    ),
-    # Tails /var/log and container logs from the host.
-    NodeAgentExclusion(
-        name="fluent-bit",
-        namespace=namespaces.LOGGING,
-        pod_labels={"app.kubernetes.io/name": "fluent-bit"},
-        policies=("disallow-host-path",),
-    ),
-    # Only the agent (DaemonSet) mode: it publishes OTLP on host ports and its log and host-metrics
-    # presets mount host paths. The gateway Deployment stays fully checked.
-    NodeAgentExclusion(
-        name="otel-agent",
-        namespace=namespaces.OPENTELEMETRY,
-        pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "component": "agent-collector"},
-        policies=("disallow-host-path", "disallow-host-ports"),
-    ),
-)
+def match_condition(agent: Workload, namespace: str) -> dict[str, str]:
+    """A CEL condition that is false (policy skipped) only for this agent's pods in its namespace."""
+    labels = " && ".join(
+        f"'{key}' in object.metadata.labels && object.metadata.labels['{key}'] == '{value}'"
+        for key, value in sorted(agent.pod_labels.items())
+    )
+    return {
+        "name": f"armful-exclude-{agent.name}",
+        "expression": f"!(request.namespace == '{namespace}' && has(object.metadata.labels) && {labels})",
+    }
 
 
-def node_agent_exclusions() -> dict[str, dict[str, Any]]:
-    """``vpolExcludeByPolicy``: for each policy a node agent breaks, one condition per such agent."""
+def node_agent_exclusions(addons: Sequence[AddonSpec]) -> dict[str, dict[str, Any]]:
+    """``vpolExcludeByPolicy``: for each policy a node agent of these add-ons breaks, one condition per
+    such agent, from the host access each agent declares."""
     by_policy: dict[str, list[dict[str, str]]] = {}
-    for agent in NODE_AGENT_EXCLUSIONS:
-        for policy in agent.policies:
-            by_policy.setdefault(policy, []).append(agent.match_condition())
+    for spec in addons:
+        for agent in spec.workloads:
+            for policy in dict.fromkeys(POLICY_REFUSING[access] for access in agent.host_access):
+                by_policy.setdefault(policy, []).append(match_condition(agent, spec.namespace))
     return {policy: {"matchConditions": conditions} for policy, conditions in sorted(by_policy.items())}
 
 
@@ -130,7 +94,7 @@ def values(context: AddonContext) -> dict[str, Any]:
         "validationFailureAction": action,
         # Auditing must not block pod creation when Kyverno is down; enforcing must not be bypassed.
         "failurePolicy": "Fail" if enforce else "Ignore",
-        "vpolExcludeByPolicy": node_agent_exclusions() if enforce else {},
+        "vpolExcludeByPolicy": node_agent_exclusions(context.enabled_addons) if enforce else {},
     }
 
 

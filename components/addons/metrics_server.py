@@ -6,15 +6,8 @@ from typing import Any
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
-from armful.addons.spec import (
-    AddonSpec,
-    Image,
-    PlacementKeys,
-    Resources,
-    Workload,
-    WorkloadKind,
-    on_both_arches,
-)
+from armful.addons.spec import AddonSpec
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 SERVER = Workload(
     name="metrics-server",

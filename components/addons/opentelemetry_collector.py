@@ -17,12 +17,11 @@ from pydantic import model_validator
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import OPENTELEMETRY
-from armful.addons.spec import (
-    AddonOptions,
-    AddonSpec,
+from armful.addons.spec import AddonOptions, AddonSpec, PodIdentity
+from armful.placement.workloads import (
+    HostAccess,
     Image,
     PlacementKeys,
-    PodIdentity,
     Resources,
     Workload,
     WorkloadKind,
@@ -92,6 +91,9 @@ AGENT = Workload(
     images=(COLLECTOR_IMAGE,),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
+    pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "component": "agent-collector"},
+    # It publishes OTLP on host ports, and its log and host-metrics presets mount host paths.
+    host_access=(HostAccess.HOST_PATH, HostAccess.HOST_PORTS),
     enabled_by=("mode",),
     enabled_when=CHART_MODES["agent"],
     enabled_by_default=False,

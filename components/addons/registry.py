@@ -13,6 +13,7 @@ from armful.addons import (
     metrics_server,
     opentelemetry_collector,
 )
+from armful.addons.context import DeployTime
 from armful.addons.spec import AddonSpec
 
 ADDONS: tuple[AddonSpec, ...] = (
@@ -28,3 +29,8 @@ ADDONS: tuple[AddonSpec, ...] = (
 )
 
 BY_RELEASE: dict[str, AddonSpec] = {spec.release: spec for spec in ADDONS}
+
+SECRETS: tuple[DeployTime, ...] = tuple(secret for spec in ADDONS for secret in spec.secrets)
+"""Every secret an add-on needs: the Pulumi layer reads each with ``require_secret``."""
+SECRET_CONFIG_KEYS: dict[str, str] = {secret.name: secret.secret_config_key or "" for secret in SECRETS}
+"""The plan's name for each secret → its key under ``armful:``."""

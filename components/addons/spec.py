@@ -1,137 +1,33 @@
-"""The data an add-on module declares: its chart, its workloads and where each one's keys live.
+"""The data an add-on module declares: its chart, options, AWS access and the workloads it runs.
 
-Charts name their keys differently (cert-manager's top-level ``nodeSelector`` is the controller's only;
-kyverno replaces ``global.*`` with a component's own value), so every workload names its own keys and
-nothing is inferred from a chart's layout.
+The workloads themselves are placement's shape (``armful.placement.workloads``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from armful.core.arch import Arch
 from armful.core.config_base import ConfigModel
+from armful.placement.workloads import Workload
 
 if TYPE_CHECKING:
-    from armful.addons.context import AddonContext
-
-BOTH_ARCHES: frozenset[Arch] = frozenset(Arch)
+    from armful.addons.context import AddonContext, DeployTime
 
 
-class WorkloadKind(StrEnum):
-    DEPLOYMENT = "Deployment"
-    STATEFULSET = "StatefulSet"
-    DAEMONSET = "DaemonSet"
-    JOB = "Job"
-    HOOK_JOB = "HookJob"
+class ValuesOverrides(ConfigModel):
+    """What every add-on takes in stack config: overrides of the values Armful gives it."""
 
-    @property
-    def is_node_agent(self) -> bool:
-        return self is WorkloadKind.DAEMONSET
-
-    @property
-    def is_hook(self) -> bool:
-        return self is WorkloadKind.HOOK_JOB
-
-    @property
-    def kubernetes_kind(self) -> str:
-        return "Job" if self.is_hook else self.value
+    values: dict[str, Any] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Image:
-    """An image at the tag the pinned chart uses, and the architectures its publisher builds."""
-
-    repository: str
-    tag: str
-    arches: frozenset[Arch] = BOTH_ARCHES
-
-    @property
-    def ref(self) -> str:
-        return f"{self.repository}:{self.tag}"
-
-
-@dataclass(frozen=True)
-class Resources:
-    """Requests and limits for one architecture: Graviton and x86 cores perform differently."""
-
-    cpu: str
-    memory: str
-    memory_limit: str | None = None
-    cpu_limit: str | None = None
-
-    def to_values(self) -> dict[str, dict[str, str]]:
-        limits = {"memory": self.memory_limit or self.memory}
-        if self.cpu_limit:
-            limits["cpu"] = self.cpu_limit
-        return {"requests": {"cpu": self.cpu, "memory": self.memory}, "limits": limits}
-
-
-def on_both_arches(resources: Resources) -> dict[Arch, Resources]:
-    """One profile declared for each arch, where nothing shows Graviton and x86 need different ones."""
-    return {Arch.AMD64: resources, Arch.ARM64: resources}
-
-
-KeyPath = str | tuple[str, ...] | None
-"""A key below a workload's path: a name, or several levels (``("container", "resources")``)."""
-
-
-def key_path(base: tuple[str, ...], key: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (*base, *((key,) if isinstance(key, str) else key))
-
-
-@dataclass(frozen=True)
-class PlacementKeys:
-    """Where a workload's keys sit below its path; None where the chart has no such key."""
-
-    node_selector: KeyPath = "nodeSelector"
-    tolerations: KeyPath = "tolerations"
-    affinity: KeyPath = "affinity"
-    """A whole pod ``affinity``."""
-    node_affinity: KeyPath = None
-    """Only the ``nodeAffinity`` part, for charts that take it alone (kyverno)."""
-    resources: KeyPath = "resources"
-    replicas: KeyPath = "replicaCount"
-    priority_class: KeyPath = "priorityClassName"
-    topology_spread: KeyPath = "topologySpreadConstraints"
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One pod template a release creates: a Deployment, StatefulSet, DaemonSet, Job or hook Job."""
-
-    name: str
-    kind: WorkloadKind
-    images: tuple[Image, ...]
-    path: tuple[str, ...] = ()
-    """Where this workload's keys sit in the chart's values (``("webhook",)``; ``()`` for top level)."""
-    keys: PlacementKeys = field(default_factory=PlacementKeys)
-    resources: Mapping[Arch, Resources] = field(default_factory=dict)
-    """Per-arch requests and limits; a DaemonSet spanning both arches gets the larger of each."""
-    replicas: int | None = None
-    """HA replicas for a controller; None where the chart runs one by design (a Job, a singleton)."""
-    pod_labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels the chart puts on this workload's pods, for zone-spread label selectors."""
-    extra_values: Mapping[str, Any] = field(default_factory=dict)
-    """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
-    enabled_by: tuple[str, ...] | None = None
-    """A values path that turns this workload on or off; None when it always runs."""
-    enabled_when: Any = True
-    """The value at ``enabled_by`` that runs it: true for a flag, or e.g. ``"daemonset"`` for a mode."""
-    enabled_by_default: bool = True
-    """Whether the chart runs it when ``enabled_by`` is not set in the values."""
-
-
-class AddonOptions(ConfigModel):
-    """What every add-on takes in stack config: an enable flag and values overrides."""
+class AddonOptions(ValuesOverrides):
+    """A Helm add-on's options: an enable flag besides its values overrides."""
 
     enabled: bool = True
-    values: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +69,8 @@ class AddonSpec:
     create_namespace: bool = True
     log_group: Callable[[str, AddonOptions], LogGroup] | None = None
     """A CloudWatch log group Armful creates for the add-on, from the cluster name and options."""
+    secrets: tuple[DeployTime, ...] = ()
+    """Secret values its chart needs, each read from stack config or given as a component arg."""
     gates_other_releases: bool = False
     """Its admission webhook sees other releases' objects and fails closed: the others wait for it."""
 

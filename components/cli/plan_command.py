@@ -11,10 +11,9 @@ import yaml
 
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
-from armful.core.plan import Plan
-from armful.core.stack_plan import plan_stack
-from armful.core.topology import Topology
 from armful.placement.app_placement import arch_placement, pool_placement
+from armful.planning.plan import Plan
+from armful.planning.stack_plan import plan_stack
 from armful.render.command import render_json, render_plan, render_report
 from armful.render.helm import HelmSdkMissing
 
@@ -97,11 +96,11 @@ def plan_table(plan: Plan) -> str:
     for pool in plan.worker_pools:
         lines.append(f"  {pool.name} ({pool.arch.value}):")
         lines += _indented(pool_placement(pool).to_json())
-    if plan.topology is Topology.MIXED:
-        other = next(arch for arch in Arch if arch is not plan.config.effective_preferred_arch)
+    if plan.topology.has_preferred_arch:
+        other = next(arch for arch in Arch if arch is not plan.config.app_arch)
         any_other = arch_placement(plan.pools, other)
         if any_other is not None:
-            preferred = plan.config.effective_preferred_arch.value
+            preferred = plan.config.app_arch.value
             lines.append(
                 f"  any {other.value} pool you have not tainted (apps without an {preferred} build):"
             )

@@ -9,7 +9,6 @@ from typing import TextIO
 
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
-from armful.core.stack_plan import plan_stack
 from armful.images.readiness import check_images, readiness_table, terminal_progress
 from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
 from armful.images.stack_readiness import (
@@ -19,6 +18,7 @@ from armful.images.stack_readiness import (
     image_needs,
     stack_verdicts,
 )
+from armful.planning.stack_plan import plan_stack
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

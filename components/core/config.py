@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from armful.addons.config import AddonsConfig
 from armful.core.arch import Arch
 from armful.core.config_base import ConfigModel
-from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
+from armful.core.kubernetes_names import check_label, check_taint
 from armful.core.kubernetes_versions import (
     DEFAULT_KUBERNETES_VERSION,
     EKS_VERSIONS,
@@ -26,8 +24,8 @@ from armful.core.kubernetes_versions import (
     standard_versions,
     support_level,
 )
-from armful.core.pools import ARCH_LABEL, CapacityType, OsFamily
-from armful.core.taints import TaintEffect
+from armful.core.pools import ARCH_LABEL, ROLE_LABEL, CapacityType, OsFamily, PoolRole
+from armful.core.taints import Taint, TaintEffect
 from armful.core.topology import Topology
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
@@ -43,10 +41,40 @@ def reserved_label(key: str) -> bool:
     return any(domain == reserved or domain.endswith(f".{reserved}") for reserved in RESERVED_LABEL_DOMAINS)
 
 
+_EKS_EFFECTS = {effect.eks_name: effect for effect in TaintEffect}
+
+
 class TaintConfig(ConfigModel):
-    key: Annotated[str, Field(min_length=1, max_length=63)]
-    value: Annotated[str, Field(max_length=63)] = ""
+    """A taint on a pool's nodes, in Kubernetes form."""
+
+    key: str
+    """The taint's key."""
+    value: str = ""
+    """The taint's value (default empty)."""
     effect: TaintEffect = TaintEffect.NO_SCHEDULE
+    """NoSchedule (default), PreferNoSchedule or NoExecute."""
+
+    @field_validator("effect", mode="before")
+    @classmethod
+    def _kubernetes_form(cls, effect: Any) -> Any:
+        if isinstance(effect, str) and effect in _EKS_EFFECTS:
+            raise ValueError(
+                f"{effect!r} is how the EKS API spells a taint effect. "
+                f"Fix: write taints in Kubernetes form, here {_EKS_EFFECTS[effect].value!r}"
+            )
+        return effect
+
+    @model_validator(mode="after")
+    def _kubernetes_syntax(self) -> TaintConfig:
+        check_taint(self.key, self.value)
+        return self
+
+    def to_taint(self) -> Taint:
+        return Taint(self.key, self.value, self.effect)
+
+
+class ExtraTaintConfig(TaintConfig):
+    """A taint the user adds to a pool Armful plans: never one of the taints Armful sets by topology."""
 
     @field_validator("key")
     @classmethod
@@ -57,6 +85,12 @@ class TaintConfig(ConfigModel):
                 "Fix: remove this taint, or use a key of your own domain such as example.com/dedicated"
             )
         return key
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        check_label(key, value)
+    return labels
 
 
 class PoolConfig(ConfigModel):
@@ -73,7 +107,7 @@ class PoolConfig(ConfigModel):
     desired_size: Annotated[int | None, Field(ge=0, le=450)] = None
     disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = 50
     labels: dict[str, str] = Field(default_factory=dict)
-    taints: list[TaintConfig] = Field(default_factory=list)
+    taints: list[ExtraTaintConfig] = Field(default_factory=list)
 
     @field_validator("capacity_type", mode="before")
     @classmethod
@@ -106,6 +140,7 @@ class PoolConfig(ConfigModel):
     @field_validator("labels")
     @classmethod
     def _labels_not_reserved(cls, labels: dict[str, str]) -> dict[str, str]:
+        _check_labels(labels)
         for key in labels:
             if reserved_label(key):
                 raise ValueError(
@@ -260,6 +295,46 @@ class WorkloadConfig(ConfigModel):
     )
 
 
+class PoolDescriptionConfig(ConfigModel):
+    """A node pool of a cluster Armful did not create, described by what its nodes carry."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+    """The pool's name, as placement and errors show it."""
+    role: PoolRole
+    """system or workers. Exactly one pool is the system pool: the add-ons' controllers run there."""
+    arch: Arch
+    """amd64 or arm64: the architecture of every node in the pool."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """The labels the pool's nodes carry. The system pool's must include node.armful.dev/role: system, which every add-on controller selects."""
+    taints: list[TaintConfig] = Field(default_factory=list)
+    """The taints the pool's nodes carry, in Kubernetes form (effect NoSchedule, PreferNoSchedule or NoExecute)."""
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_match_the_pool(cls, labels: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        _check_labels(labels)
+        arch, role = info.data.get("arch"), info.data.get("role")
+        if arch is not None and labels.get(ARCH_LABEL, arch.value) != arch.value:
+            raise ValueError(
+                f"label {ARCH_LABEL}={labels[ARCH_LABEL]} contradicts arch {arch.value} (Kubernetes sets this "
+                f"label from the node itself). Fix: correct arch, or remove the label from the description"
+            )
+        if role is None:
+            return labels
+        if role is PoolRole.SYSTEM and labels.get(ROLE_LABEL) != PoolRole.SYSTEM.value:
+            raise ValueError(
+                f"the system pool's nodes must carry the label {ROLE_LABEL}: system, which every add-on "
+                f"controller selects. Fix: add {ROLE_LABEL}: system to the node group's labels and to this "
+                "description"
+            )
+        if ROLE_LABEL in labels and labels[ROLE_LABEL] != role.value:
+            raise ValueError(
+                f"label {ROLE_LABEL}={labels[ROLE_LABEL]} contradicts role {role.value}, and would draw "
+                f"add-on controllers onto it. Fix: set {ROLE_LABEL}: {role.value} or remove the label"
+            )
+        return labels
+
+
 class PoolsConfig(ConfigModel):
     """A topology and its pools: all ``NodePools`` needs, on a cluster of Armful's or an existing one."""
 
@@ -274,55 +349,26 @@ class PoolsConfig(ConfigModel):
     @classmethod
     def _preferred_arch_only_for_mixed(cls, arch: Arch | None, info: ValidationInfo) -> Arch | None:
         topology = info.data.get("topology")
-        if arch is not None and topology is not None and topology is not Topology.MIXED:
+        if arch is not None and topology is not None and not topology.has_preferred_arch:
+            preferring = ", ".join(t.value for t in Topology if t.has_preferred_arch)
             raise ValueError(
-                f"preferredArch only applies to the mixed topology, not {topology.value}. Fix: remove preferredArch"
+                f"preferredArch only applies to the {preferring} topology, not {topology.value}. "
+                "Fix: remove preferredArch"
             )
         return arch
 
     @property
-    def effective_preferred_arch(self) -> Arch:
-        return self.preferred_arch or Arch.ARM64
-
-
-class StackConfig(PoolsConfig):
-    """Everything under the ``armful:`` namespace of a stack's config."""
-
-    cluster: ClusterConfig
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
-    addons: AddonsConfig = Field(default_factory=AddonsConfig)
-    workloads: list[WorkloadConfig] = Field(default_factory=list)
-
-
-def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
-    """Validate the ``armful:`` keys of a stack (namespace already stripped), or raise StackConfigError."""
-    try:
-        return StackConfig.model_validate(dict(raw))
-    except ValidationError as error:
-        raise StackConfigError(issues_from_pydantic(error)) from None
-
-
-# Secrets are read by the Pulumi layer with require_secret and never pass through the plan.
-SECRET_CONFIG_KEYS = {"grafana_admin_password": "grafanaAdminPassword"}
-"""The plan's name for each secret → its key under ``armful:``."""
-
-
-def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"armful:topology": ..., "aws:region": ...}`` → ``{"topology": ...}``, secrets left out."""
-    prefix = f"{CONFIG_NAMESPACE}:"
-    stripped = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
-    return {key: value for key, value in stripped.items() if key not in SECRET_CONFIG_KEYS.values()}
+    def app_arch(self) -> Arch:
+        """The arch apps land on unless they opt in to another."""
+        return self.topology.app_arch(self.preferred_arch)
 
 
 __all__ = [
     "ClusterConfig",
-    "ConfigIssue",
     "EndpointConfig",
     "NetworkConfig",
     "PoolConfig",
+    "PoolDescriptionConfig",
     "PoolsConfig",
-    "StackConfig",
     "TaintConfig",
-    "parse_stack_config",
-    "strip_namespace",
 ]

@@ -53,7 +53,7 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
         if not pool_issues and arch is not None:
             plans.append(_plan_pool(config, pool, role, arch))
 
-    if config.topology is Topology.MIXED and not issues:
+    if config.topology.workers_need_every_arch and not issues:
         issues += mixed_needs_both_arches(
             plans, config_path("workerPools"), "a worker pool with {arches} instance types"
         )
@@ -65,7 +65,7 @@ def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch
     taints = [Taint(t.key, t.value, t.effect) for t in pool.taints]
     if role is PoolRole.SYSTEM:
         taints.insert(0, CRITICAL_ADDONS_ONLY)
-    elif config.topology is Topology.MIXED and arch is not config.effective_preferred_arch:
+    elif config.topology.tainted_arch(arch, config.preferred_arch):
         taints.insert(0, arch_taint(arch))
     return PoolPlan(
         name=pool.name,

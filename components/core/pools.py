@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from armful.core.arch import Arch
 from armful.core.taints import Taint
@@ -85,6 +86,16 @@ class PoolPlan:
         """The labels a node of this pool carries, Kubernetes' own ``kubernetes.io/*`` included."""
         return {**self.labels, ARCH_LABEL: self.arch.value, OS_LABEL: "linux"}
 
+    def description(self) -> dict[str, Any]:
+        """What the pool's nodes carry: the ``pools`` output, and a ClusterAddons pool description."""
+        return {
+            "name": self.name,
+            "role": self.role.value,
+            "arch": self.arch.value,
+            "labels": dict(self.labels),
+            "taints": [taint.to_kubernetes() for taint in self.taints],
+        }
+
     def to_json(self) -> dict[str, object]:
         """The pool's entry in ``plan --format json`` (design §6)."""
         return {
@@ -112,11 +123,11 @@ def pool_from_description(
     role: str,
     arch: str,
     labels: dict[str, str] | None = None,
-    taints: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
+    taints: Iterable[Taint | Mapping[str, str]] = (),
 ) -> PoolPlan:
     """A pool of a cluster Armful did not create, described by what its nodes carry, for placement only.
 
-    ``taints`` are in Kubernetes form (``{"key", "value", "effect": "NoSchedule"}``). The fields that do
+    ``taints`` are Taints or in Kubernetes form (``{"key", "value", "effect": "NoSchedule"}``). The fields that do
     not decide where a pod lands (instance types, sizes, OS family, capacity type) are left neutral, so
     such a plan places add-ons on an existing node group and never creates one.
     """
@@ -132,5 +143,5 @@ def pool_from_description(
         desired_size=0,
         disk_size_gib=0,
         labels=dict(labels or {}),
-        taints=tuple(Taint.from_kubernetes(taint) for taint in taints),
+        taints=tuple(taint if isinstance(taint, Taint) else Taint.from_kubernetes(taint) for taint in taints),
     )

@@ -1,11 +1,33 @@
-"""The three topologies and what each allows on its system and worker pools (design §1-2)."""
+"""The three topologies, and what each means as data (design §1-2): the arches each role's pools may
+have, whether worker pools of both arches are required, and whether one arch is preferred, so that
+pools of the other are tainted and apps without a build of the preferred arch go there.
+
+Code asks a topology what it means; it never branches on which topology it is.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from armful.core.arch import Arch
 from armful.core.pools import PoolRole
+
+ARM_ONLY = frozenset({Arch.ARM64})
+X86_ONLY = frozenset({Arch.AMD64})
+BOTH = frozenset(Arch)
+
+
+@dataclass(frozen=True)
+class TopologyTraits:
+    summary: str
+    system_arches: frozenset[Arch]
+    worker_arches: frozenset[Arch]
+    workers_need_every_arch: bool
+    """Worker pools of every arch in ``worker_arches`` must exist (else it is another topology)."""
+    has_preferred_arch: bool
+    """Apps land on the preferred arch (``preferredArch``); pools of the other arch are tainted, and an
+    app without a build of the preferred arch goes to them instead of being an error."""
 
 
 class Topology(StrEnum):
@@ -13,25 +35,41 @@ class Topology(StrEnum):
     ALL_ARM = "all-arm"
     MIXED = "mixed"
 
-    def allowed_arches(self, role: PoolRole) -> frozenset[Arch]:
-        return _ALLOWED_ARCHES[(self, role)]
+    @property
+    def traits(self) -> TopologyTraits:
+        return _TRAITS[self]
 
     @property
     def summary(self) -> str:
-        return _SUMMARIES[self]
+        return self.traits.summary
+
+    def allowed_arches(self, role: PoolRole) -> frozenset[Arch]:
+        return self.traits.system_arches if role is PoolRole.SYSTEM else self.traits.worker_arches
+
+    @property
+    def workers_need_every_arch(self) -> bool:
+        return self.traits.workers_need_every_arch
+
+    @property
+    def has_preferred_arch(self) -> bool:
+        return self.traits.has_preferred_arch
+
+    def app_arch(self, preferred: Arch | None) -> Arch:
+        """The arch apps land on unless they say otherwise: the preferred one where the topology has
+        one (arm64 unless set), else Graviton, which every other topology's workers are."""
+        if self.has_preferred_arch and preferred is not None:
+            return preferred
+        return Arch.ARM64
+
+    def tainted_arch(self, arch: Arch, preferred: Arch | None) -> bool:
+        """Whether worker pools of ``arch`` carry the arch taint that makes apps opt in to them."""
+        return self.has_preferred_arch and arch is not self.app_arch(preferred)
 
 
-_ALLOWED_ARCHES = {
-    (Topology.ARM_WORKERS, PoolRole.SYSTEM): frozenset({Arch.AMD64}),
-    (Topology.ARM_WORKERS, PoolRole.WORKERS): frozenset({Arch.ARM64}),
-    (Topology.ALL_ARM, PoolRole.SYSTEM): frozenset({Arch.ARM64}),
-    (Topology.ALL_ARM, PoolRole.WORKERS): frozenset({Arch.ARM64}),
-    (Topology.MIXED, PoolRole.SYSTEM): frozenset({Arch.AMD64, Arch.ARM64}),
-    (Topology.MIXED, PoolRole.WORKERS): frozenset({Arch.AMD64, Arch.ARM64}),
-}
-
-_SUMMARIES = {
-    Topology.ARM_WORKERS: "x86 system pool, Graviton worker pools",
-    Topology.ALL_ARM: "Graviton system and worker pools",
-    Topology.MIXED: "x86 and Graviton worker pools side by side",
+_TRAITS = {
+    Topology.ARM_WORKERS: TopologyTraits(
+        "x86 system pool, Graviton worker pools", X86_ONLY, ARM_ONLY, False, False
+    ),
+    Topology.ALL_ARM: TopologyTraits("Graviton system and worker pools", ARM_ONLY, ARM_ONLY, False, False),
+    Topology.MIXED: TopologyTraits("x86 and Graviton worker pools side by side", BOTH, BOTH, True, True),
 }

@@ -12,9 +12,9 @@ from typing import Any
 
 from armful.addons.registry import ADDONS
 from armful.core.arch import Arch
-from armful.core.plan import Plan
 from armful.core.pools import PoolPlan, PoolRole
 from armful.images.registry import ImagePlatforms
+from armful.planning.plan import Plan
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from armful.core.arch import Arch
-from armful.core.config import StackConfig, WorkloadConfig
+from armful.core.config import WorkloadConfig
 from armful.core.findings import Finding, FindingLevel
 from armful.core.pool_planner import is_armful_taint
 from armful.core.pools import ARCH_LABEL, POOL_LABEL, PoolPlan, PoolRole
@@ -94,16 +94,18 @@ class WorkloadPlacement:
 
 
 def place_user_workloads(
-    config: StackConfig,
+    workloads: Sequence[WorkloadConfig],
+    topology: Topology,
+    preferred_arch: Arch | None,
     pools: Sequence[PoolPlan],
     image_arches: Mapping[str, frozenset[Arch]] | None = None,
     stack: str = "<stack>",
 ) -> tuple[list[WorkloadPlacement], list[Finding]]:
-    """Where each workload from stack config lands, with the values it needs, and what stops it."""
+    """Where each of the user's workloads lands, with the values it needs, and what stops it."""
     placements, findings = [], []
-    for workload in config.workloads:
+    for workload in workloads:
         arches = workload_arches(workload, image_arches or {})
-        placement, finding = _choose(config, pools, workload, arches, stack)
+        placement, finding = _choose(topology, preferred_arch, pools, workload, arches, stack)
         landing = ()
         if placement is not None:
             nodes = [NodeProfile.of_pool(pool) for pool in pools]
@@ -135,14 +137,15 @@ def workload_arches(
 
 
 def _choose(
-    config: StackConfig,
+    topology: Topology,
+    preferred_arch: Arch | None,
     pools: Sequence[PoolPlan],
     workload: WorkloadConfig,
     arches: frozenset[Arch] | None,
     stack: str,
 ) -> tuple[AppPlacement | None, Finding | None]:
     worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS}
-    preferred = config.effective_preferred_arch if config.topology is Topology.MIXED else Arch.ARM64
+    preferred = topology.app_arch(preferred_arch)
     subject = f"workload {workload.name} ({', '.join(workload.images)})"
     if arches is None:
         target, note = (
@@ -156,7 +159,7 @@ def _choose(
         )
     elif preferred in arches:
         target, note = preferred, None
-    elif config.topology is Topology.MIXED and arches & worker_arches:
+    elif topology.has_preferred_arch and arches & worker_arches:
         target = next(iter(sorted(arches & worker_arches)))
         note = Finding(
             FindingLevel.WARNING,
@@ -169,7 +172,7 @@ def _choose(
             FindingLevel.ERROR,
             "wrong-arch",
             f"{subject} has no {'/'.join(sorted(a.value for a in worker_arches))} build, and topology "
-            f"{config.topology.value} has no worker pool it can run on (its images have "
+            f"{topology.value} has no worker pool it can run on (its images have "
             f"{', '.join(sorted(a.value for a in arches)) or 'no known arch'}). Fix: publish an arm64 build, "
             "or choose the mixed topology with an x86 pool",
         )

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from armful.addons.spec import Resources, Workload, key_path
 from armful.core.arch import Arch
 from armful.core.pools import ARCH_LABEL, PoolPlan, system_pool
 from armful.core.values_tree import set_path
 from armful.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
+from armful.placement.workloads import Resources, Workload, key_path
 
 SYSTEM_CLUSTER_CRITICAL = "system-cluster-critical"
 SYSTEM_NODE_CRITICAL = "system-node-critical"
@@ -38,6 +38,7 @@ def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str,
     if workload.kind.is_node_agent:
         selector = {}
         entries[keys.tolerations] = node_agent_tolerations(pools)
+        entries[keys.tolerate_all] = True
         entries[keys.priority_class] = SYSTEM_NODE_CRITICAL
         resources = _largest(
             profile for arch, profile in workload.resources.items() if arch in cluster_arches

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from armful.addons.releases import ReleasePlan, placeholders, render_placeholders
 from armful.core.arch import Arch
 from armful.core.findings import Finding, FindingLevel
-from armful.core.plan import Plan
 from armful.core.user_cache import armful_cache_dir
+from armful.planning.plan import Plan
+from armful.planning.releases import ReleasePlan, placeholders, render_placeholders
 from armful.render.findings import TemplatePlacement, judge_pod_template
 from armful.render.helm import ChartUnavailable, RenderFailed, helm_sdk, render_manifests
 from armful.render.pod_templates import extract_pod_templates

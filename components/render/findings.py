@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from armful.addons.releases import PlacementEntry
 from armful.core.arch import Arch
 from armful.core.findings import Finding, FindingLevel
 from armful.core.pools import PoolPlan
 from armful.core.topology import Topology
 from armful.placement.judgement import judge
 from armful.placement.scheduler import NodeProfile, evaluate, pod_images
+from armful.planning.releases import PlacementEntry
 from armful.render.pod_templates import PodTemplate
 
 __all__ = [

@@ -8,7 +8,9 @@ naming the missing folder, where the charts are absent.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,12 +23,13 @@ from chart_values import (
 from pydantic import ValidationError
 
 from armful.addons import aws_load_balancer_controller as alb
-from armful.addons import cert_manager, kyverno, kyverno_policies, namespaces
+from armful.addons import cert_manager, fluent_bit, kyverno, kyverno_policies, namespaces
 from armful.addons.context import VPC_ID, DeployTime
-from armful.addons.releases import release_values
-from armful.addons.spec import AddonSpec, WorkloadKind
+from armful.addons.spec import AddonSpec
 from armful.core.arch import Arch
-from armful.core.stack_plan import plan_stack
+from armful.placement.workloads import WorkloadKind
+from armful.planning.releases import release_values
+from armful.planning.stack_plan import plan_stack
 
 SPECS: tuple[AddonSpec, ...] = (cert_manager.SPEC, kyverno.SPEC, kyverno_policies.SPEC, alb.SPEC)
 NODE_AGENT_NAMESPACES = {
@@ -162,11 +165,9 @@ def test_policies_enforce_excludes_exactly_the_node_agents_namespaces() -> None:
     assert values["failurePolicy"] == "Fail"
     exclusions = values["vpolExcludeByPolicy"]
     excluded_namespaces = {
-        agent.namespace
-        for agent in kyverno_policies.NODE_AGENT_EXCLUSIONS
+        re.search(r"request\.namespace == '([^']+)'", condition["expression"]).group(1)
         for conditions in exclusions.values()
         for condition in conditions["matchConditions"]
-        if f"request.namespace == '{agent.namespace}'" in condition["expression"]
     }
     assert excluded_namespaces == NODE_AGENT_NAMESPACES
     assert namespaces.KUBE_SYSTEM not in json.dumps(exclusions)
@@ -189,9 +190,9 @@ def test_policies_enforce_exclusions_are_narrow() -> None:
 @pytest.mark.parametrize(
     ("policy", "agents"),
     [
-        ("disallow-host-path", {"falco", "node-exporter", "fluent-bit", "otel-agent"}),
+        ("disallow-host-path", {"falco", "node-exporter", "fluent-bit", "opentelemetry-collector-agent"}),
         ("disallow-host-namespaces", {"node-exporter"}),
-        ("disallow-host-ports", {"node-exporter", "otel-agent"}),
+        ("disallow-host-ports", {"node-exporter", "opentelemetry-collector-agent"}),
         ("disallow-privileged-containers", {"falco"}),
         ("restrict-seccomp", set()),
     ],
@@ -200,6 +201,28 @@ def test_policies_enforce_excludes_agents_only_from_what_they_break(policy: str,
     exclusions = policies_values("Enforce")["vpolExcludeByPolicy"]
     names = {c["name"] for c in exclusions.get(policy, {}).get("matchConditions", [])}
     assert names == {f"armful-exclude-{agent}" for agent in agents}
+
+
+def test_only_enabled_add_ons_node_agents_are_excluded() -> None:
+    """The exclusions follow from what each enabled add-on's node agents declare, nothing else."""
+    options = kyverno_policies.KyvernoPoliciesOptions.model_validate({"validationFailureAction": "Enforce"})
+    context = replace(
+        context_for(kyverno_policies.SPEC, options),
+        enabled_addons=(fluent_bit.SPEC, kyverno_policies.SPEC),
+    )
+    exclusions = kyverno_policies.SPEC.values(context)["vpolExcludeByPolicy"]
+    assert exclusions == {
+        "disallow-host-path": {
+            "matchConditions": [
+                {
+                    "name": "armful-exclude-fluent-bit",
+                    "expression": "!(request.namespace == 'logging' && has(object.metadata.labels) && "
+                    "'app.kubernetes.io/name' in object.metadata.labels && "
+                    "object.metadata.labels['app.kubernetes.io/name'] == 'fluent-bit')",
+                }
+            ]
+        }
+    }
 
 
 def test_policies_option_is_camel_case_and_closed() -> None:

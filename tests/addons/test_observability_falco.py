@@ -21,11 +21,13 @@ from chart_values import (
 from pydantic import ValidationError
 
 from armful.addons import falco, fluent_bit, kube_prometheus_stack, opentelemetry_collector
-from armful.addons.context import GRAFANA_ADMIN_PASSWORD, DeployTime
-from armful.addons.releases import release_values, render_placeholders
-from armful.addons.spec import AddonOptions, AddonSpec, WorkloadKind
-from armful.core.stack_plan import plan_stack
+from armful.addons.context import DeployTime
+from armful.addons.kube_prometheus_stack import GRAFANA_ADMIN_PASSWORD
+from armful.addons.spec import AddonOptions, AddonSpec
 from armful.core.values_tree import get_path
+from armful.placement.workloads import WorkloadKind
+from armful.planning.releases import release_values, render_placeholders
+from armful.planning.stack_plan import plan_stack
 
 KPS = kube_prometheus_stack.SPEC
 FALCO = falco.SPEC

@@ -11,12 +11,12 @@ from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, run_stack_program, 
 from pulumi_harness import RecordingMocks, is_secret, reveal
 
 from armful.addons.registry import ADDONS, BY_RELEASE
-from armful.addons.releases import ReleasePlan, render_placeholders, workload_enabled
-from armful.core.config import parse_stack_config, strip_namespace
 from armful.core.errors import StackConfigError
-from armful.core.plan import Plan, build_plan
 from armful.core.pools import PoolRole
-from armful.core.stack_plan import plan_stack
+from armful.planning.plan import Plan, build_plan
+from armful.planning.releases import ReleasePlan, render_placeholders, workload_enabled
+from armful.planning.stack_config import parse_stack_config, strip_namespace
+from armful.planning.stack_plan import plan_stack
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
@@ -87,12 +87,20 @@ def test_every_workload_an_add_on_runs_is_placed(stack: str) -> None:
     plan = example_plan(stack)
     placed = {(entry.release, entry.workload) for entry in plan.placement}
     running = {
-        (release.spec.release, workload.name)
-        for release in plan.releases
-        for workload in release.spec.workloads
+        (addon.spec.release, workload.name)
+        for addon in (*plan.releases, *plan.managed_addons)
+        for workload in addon.spec.workloads
         if workload.enabled_by is None or workload.enabled_by_default
     }
     assert placed == running
+    # EKS's own: CoreDNS and the EBS CSI controller on the system pool, its agents on every pool.
+    eks = {(entry.workload, entry.pools) for entry in plan.placement if entry.eks_managed}
+    every_pool = tuple(pool.name for pool in plan.pools)
+    assert eks == {
+        ("coredns", ("system",)),
+        ("ebs-csi-controller", ("system",)),
+        *((agent, every_pool) for agent in ("aws-node", "kube-proxy", "eks-pod-identity-agent", "ebs-csi-node")),
+    }
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

@@ -16,19 +16,13 @@ import pytest
 from pulumi_harness import RecordingMocks, is_secret, reveal, run_program
 
 from armful.addons.registry import ADDONS, BY_RELEASE
-from armful.addons.releases import ReleasePlan, pod_spec_at, workload_enabled
-from armful.cluster_addons import (
-    AddonsPlan,
-    ClusterAddons,
-    PlanError,
-    describe_pools,
-    eks_taints,
-    release_order,
-)
+from armful.cluster_addons import ClusterAddons, eks_taints
 from armful.core.arch import Arch
 from armful.core.errors import StackConfigError
 from armful.core.taints import Taint, TaintEffect
 from armful.placement.scheduler import NodeProfile, evaluate
+from armful.planning.cluster_addons_plan import PlanError, describe_pools, release_order
+from armful.planning.releases import ReleasePlan, pod_spec_at, workload_enabled
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -415,16 +409,6 @@ def test_releases_that_wait_for_each_other_are_an_error() -> None:
     plans = _release_plans(("kyverno", {"needs": ("kyverno-policies",)}))
     with pytest.raises(ValueError, match="wait for each other"):
         release_order(plans)
-
-
-def test_a_wrong_order_stops_cluster_addons_before_it_registers() -> None:
-    mocks = RecordingMocks()
-    planned = AddonsPlan(tuple(_release_plans(("metrics-server", {"needs": ("nowhere",)}))), ())
-    with pytest.raises(ValueError, match="metrics-server needs nowhere"):
-        run_program(
-            lambda: ClusterAddons("addons", base_args(kubeconfig="{}"), _planned=planned), mocks=mocks
-        )
-    assert mocks.registrations == []
 
 
 def test_the_collector_exporting_to_otlp_gets_no_aws_role() -> None:

@@ -16,10 +16,10 @@ from example_stacks import ROOT
 from pulumi_harness import RecordingMocks, Registration, reveal, run_program
 
 from armful.addons.registry import BY_RELEASE
-from armful.addons.releases import pod_spec_at, workload_enabled
 from armful.core.arch import Arch
 from armful.core.taints import Taint, TaintEffect
 from armful.placement.scheduler import NodeProfile, evaluate
+from armful.planning.releases import pod_spec_at, workload_enabled
 
 EXAMPLE = ROOT / "examples" / "own-eks-cluster"
 PROGRAM = EXAMPLE / "__main__.py"

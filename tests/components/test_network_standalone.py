@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pulumi_harness import RecordingMocks, run_program
 
-from armful.component_args import ArgsError
 from armful.core.network_layout import NotEnoughZonesError, choose_zones
 from armful.network import Network
+from armful.planning.component_args import ArgsError
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ZONES_TOKEN = "aws:index/getAvailabilityZones:getAvailabilityZones"

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from armful.core.config import check_kubernetes_version, parse_stack_config
+from armful.core.config import check_kubernetes_version
 from armful.core.errors import ConfigIssue, StackConfigError
-from armful.core.plan import build_plan
+from armful.planning.plan import build_plan
+from armful.planning.stack_config import parse_stack_config
 
 VALID: dict[str, Any] = {
     "topology": "arm-workers",

@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from armful.addons.registry import ADDONS
-from armful.addons.releases import pod_spec_at
-from armful.addons.spec import Workload
 from armful.core.config import PoolsConfig
 from armful.core.pool_planner import plan_pools
 from armful.core.pools import PoolPlan, PoolRole
 from armful.placement.app_placement import pool_placement
 from armful.placement.scheduler import NodeProfile, evaluate
 from armful.placement.values import placement_values
+from armful.placement.workloads import Workload
+from armful.planning.releases import pod_spec_at
 
 ARM_TYPES = ["m7g.large", "c8g.xlarge", "r7g.2xlarge"]
 X86_TYPES = ["m7i.large", "c7a.xlarge", "r6i.2xlarge"]

@@ -9,19 +9,9 @@ from typing import Any
 import pytest
 
 from armful.addons.context import AddonContext
-from armful.addons.releases import place_release, release_values
-from armful.addons.spec import (
-    AddonOptions,
-    AddonSpec,
-    Image,
-    PlacementKeys,
-    Resources,
-    Workload,
-    WorkloadKind,
-)
+from armful.addons.spec import AddonOptions, AddonSpec
 from armful.core.arch import Arch
 from armful.core.pools import PoolPlan
-from armful.core.stack_plan import plan_stack
 from armful.core.topology import Topology
 from armful.placement.values import (
     SYSTEM_CLUSTER_CRITICAL,
@@ -29,6 +19,9 @@ from armful.placement.values import (
     ZONE_LABEL,
     placement_values,
 )
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind
+from armful.planning.releases import place_release, release_values
+from armful.planning.stack_plan import plan_stack
 
 X86 = Resources(cpu="100m", memory="100Mi", memory_limit="300Mi")
 ARM = Resources(cpu="250m", memory="80Mi", memory_limit="200Mi", cpu_limit="1")
@@ -104,7 +97,7 @@ def test_a_node_agent_whose_image_lacks_an_arch_is_pinned_to_the_other_and_misse
     stack_pools = pools("arm-workers")
     assert placement_values(workload, stack_pools)["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
     spec = _spec(workload)
-    context = AddonContext(Topology.ARM_WORKERS, stack_pools, "c", "us-west-2", AddonOptions())
+    context = AddonContext(stack_pools, "c", "us-west-2", AddonOptions())
     entries, findings = place_release(spec, release_values(spec, context), stack_pools, Topology.ARM_WORKERS)
     assert list(entries[0].pools) == ["system"]
     (finding,) = findings
@@ -115,7 +108,7 @@ def test_a_controller_whose_image_lacks_every_arch_of_the_cluster_is_wrong_arch_
     workload = controller(images=(X86_ONLY,))
     stack_pools = pools("all-arm")
     spec = _spec(workload)
-    context = AddonContext(Topology.ALL_ARM, stack_pools, "c", "eu-west-1", AddonOptions())
+    context = AddonContext(stack_pools, "c", "eu-west-1", AddonOptions())
     _, findings = place_release(spec, release_values(spec, context), stack_pools, Topology.ALL_ARM)
     (finding,) = findings
     # The system pool takes the pod, but its image would die there with exec format error.

@@ -13,8 +13,8 @@ from example_stacks import stack_file_config
 
 from armful.cli.main import main
 from armful.core.arch import Arch
-from armful.core.config import parse_stack_config, strip_namespace
-from armful.core.plan import Plan, build_plan
+from armful.planning.plan import Plan, build_plan
+from armful.planning.stack_config import parse_stack_config, strip_namespace
 
 AMD64_ONLY = "registry.example.com/billing/legacy-billing:4.2.1"
 

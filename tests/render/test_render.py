@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from armful.addons.releases import ReleasePlan
 from armful.core.arch import Arch
 from armful.core.findings import Finding, FindingLevel
-from armful.core.plan import Plan
 from armful.core.pools import PoolPlan
-from armful.core.stack_plan import plan_stack
 from armful.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
+from armful.planning.plan import Plan
+from armful.planning.releases import ReleasePlan
+from armful.planning.stack_plan import plan_stack
 from armful.render.findings import canonical_image, judge_pod_template, render_findings
 from armful.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
 

@@ -10,15 +10,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from armful.addons.context import VPC_ID
-from armful.addons.releases import PlacementEntry, ReleasePlan, plan_releases
 from armful.core.arch import Arch
-from armful.core.config import StackConfig
 from armful.core.errors import ConfigIssue, StackConfigError
 from armful.core.findings import Finding, FindingLevel
 from armful.core.pool_planner import plan_pools
 from armful.core.pools import PoolPlan, PoolRole, system_pool
 from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
+from armful.planning.releases import (
+    ManagedAddonPlan,
+    PlacementEntry,
+    ReleasePlan,
+    plan_managed_addons,
+    plan_releases,
+)
+from armful.planning.stack_config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Plan:
     config: StackConfig
     pools: tuple[PoolPlan, ...]
     releases: tuple[ReleasePlan, ...] = ()
+    managed_addons: tuple[ManagedAddonPlan, ...] = ()
     placement: tuple[PlacementEntry, ...] = ()
     workloads: tuple[WorkloadPlacement, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
@@ -55,6 +62,7 @@ class Plan:
             "pools": [pool.to_json() for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
             "placement": [entry.to_json() for entry in self.placement],
+            "managed_addons": [addon.to_json() for addon in self.managed_addons],
             "workloads": [workload.to_json() for workload in self.workloads],
             "findings": [finding.to_json() for finding in self.findings],
         }
@@ -81,14 +89,20 @@ def build_plan(
     releases, placement, findings = plan_releases(
         config.addons, config.topology, pools, config.cluster.name, region, vpc_id
     )
-    workloads, workload_findings = place_user_workloads(config, pools, image_arches, stack)
+    managed, managed_placement, managed_findings = plan_managed_addons(
+        config.addons, config.topology, pools, config.cluster.name, region
+    )
+    workloads, workload_findings = place_user_workloads(
+        config.workloads, config.topology, config.preferred_arch, pools, image_arches, stack
+    )
     return Plan(
         stack=stack,
         region=region,
         config=config,
         pools=pools,
         releases=tuple(releases),
-        placement=tuple(placement),
+        managed_addons=tuple(managed),
+        placement=tuple(placement + managed_placement),
         workloads=tuple(workloads),
-        findings=tuple(findings + workload_findings),
+        findings=tuple(findings + managed_findings + workload_findings),
     )

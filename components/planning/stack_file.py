@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from armful.core.config import strip_namespace
 from armful.core.errors import ConfigIssue, StackConfigError
+from armful.planning.stack_config import strip_namespace
 
 PROJECT_FILE = "Pulumi.yaml"
 

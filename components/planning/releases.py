@@ -13,7 +13,8 @@ from typing import Any
 
 from armful.addons.config import AddonsConfig
 from armful.addons.context import VPC_ID, AddonContext, DeployTime
-from armful.addons.spec import AddonSpec, LogGroup, PodIdentity, Workload, key_path
+from armful.addons.eks_managed import MANAGED_ADDONS, ManagedAddonSpec
+from armful.addons.spec import AddonSpec, LogGroup, PodIdentity
 from armful.core.errors import ConfigIssue, StackConfigError, config_path
 from armful.core.findings import Finding
 from armful.core.pools import PoolPlan
@@ -22,6 +23,7 @@ from armful.core.values_tree import deep_merge, get_path, without_nulls
 from armful.placement.judgement import judge
 from armful.placement.scheduler import NodeProfile, evaluate
 from armful.placement.values import placement_values
+from armful.placement.workloads import Workload, key_path
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class PlacementEntry:
     pools: tuple[str, ...]
     hook: bool = False
     """A Helm hook: if it cannot be scheduled, ``helm install`` hangs until it times out."""
+    eks_managed: bool = False
+    """A workload of an EKS managed add-on, placed through its configuration values, not a Helm release."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,7 @@ class PlacementEntry:
             "kind": self.kind,
             "pools": list(self.pools),
             "hook": self.hook,
+            "eks_managed": self.eks_managed,
         }
 
 
@@ -85,7 +90,7 @@ def render_placeholders(tree: Any) -> Any:
     return tree
 
 
-def release_values(spec: AddonSpec, context: AddonContext) -> dict[str, Any]:
+def release_values(spec: AddonSpec | ManagedAddonSpec, context: AddonContext) -> dict[str, Any]:
     """Placement of the workloads that will run, then the chart's own values, then the user's."""
     chart_and_user = deep_merge(spec.values(context), context.options.values)
     values: dict[str, Any] = {}
@@ -128,8 +133,11 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
     keys = workload.keys
     seen = without_nulls(values)
     pod: dict[str, Any] = {
-        "containers": [{"name": image.ref, "image": image.ref} for image in workload.images]
+        **workload.manifest_pod,
+        "containers": [{"name": image.ref, "image": image.ref} for image in workload.images],
     }
+    if keys.tolerate_all is not None and get_path(seen, key_path(workload.path, keys.tolerate_all)):
+        pod["tolerations"] = [*pod.get("tolerations", []), {"operator": "Exists"}]
     for (field, shape), key in zip(
         _POD_FIELDS, (keys.node_selector, keys.tolerations, keys.affinity, keys.node_affinity), strict=True
     ):
@@ -154,7 +162,10 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
 
 
 def place_release(
-    spec: AddonSpec, values: Mapping[str, Any], pools: Sequence[PoolPlan], topology: Topology
+    spec: AddonSpec | ManagedAddonSpec,
+    values: Mapping[str, Any],
+    pools: Sequence[PoolPlan],
+    topology: Topology | None,
 ) -> tuple[list[PlacementEntry], list[Finding]]:
     """Where each enabled workload can run under the final values, and what is wrong with that."""
     entries, findings = [], []
@@ -170,7 +181,7 @@ def place_release(
             raise StackConfigError(
                 [
                     ConfigIssue(
-                        config_path("addons", spec.key, "values", ".".join(error.path)),
+                        config_path("addons", spec.key or spec.release, "values", ".".join(error.path)),
                         error.problem,
                         error.fix,
                     )
@@ -180,7 +191,7 @@ def place_release(
             raise StackConfigError(
                 [
                     ConfigIssue(
-                        config_path("addons", spec.key, "values"),
+                        config_path("addons", spec.key or spec.release, "values"),
                         f"{spec.release} {workload.name}: {error}",
                         "use an operator Kubernetes knows (In, NotIn, Exists, DoesNotExist, Gt, Lt)",
                     )
@@ -194,6 +205,7 @@ def place_release(
                 workload.kind.kubernetes_kind,
                 tuple(landing),
                 workload.kind.is_hook,
+                eks_managed=isinstance(spec, ManagedAddonSpec),
             )
         )
         findings += judge(
@@ -202,7 +214,7 @@ def place_release(
             pools=pools,
             verdicts=verdicts,
             image_arches=arches,
-            topology=topology.value,
+            topology=topology.value if topology else None,
         )
     return entries, findings
 
@@ -217,14 +229,15 @@ def plan_releases(
 ) -> tuple[list[ReleasePlan], list[PlacementEntry], list[Finding]]:
     """The enabled add-ons for these pools: their releases, where each workload lands, what is wrong."""
     releases, placement, findings = [], [], []
-    for spec in addons.enabled():
+    enabled = tuple(addons.enabled())
+    for spec in enabled:
         context = AddonContext(
-            topology=topology,
             pools=tuple(pools),
             cluster_name=cluster_name,
             region=region,
             options=addons.options_for(spec),
             vpc_id=vpc_id,
+            enabled_addons=enabled,
         )
         log_group = spec.log_group(cluster_name, context.options) if spec.log_group else None
         identity = spec.pod_identity
@@ -236,3 +249,39 @@ def plan_releases(
         placement += entries
         findings += release_findings
     return releases, placement, findings
+
+
+@dataclass(frozen=True)
+class ManagedAddonPlan:
+    spec: ManagedAddonSpec
+    configuration_values: dict[str, Any]
+    """Exactly what EKS gets as the add-on's configuration values (empty: EKS's defaults)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "installed_by": "pulumi-eks" if self.spec.installed_with_cluster else "armful",
+            "version": "EKS default for the cluster's Kubernetes version",
+            "configuration_values": self.configuration_values,
+        }
+
+
+def plan_managed_addons(
+    addons: AddonsConfig,
+    topology: Topology | None,
+    pools: Sequence[PoolPlan],
+    cluster_name: str,
+    region: str,
+) -> tuple[list[ManagedAddonPlan], list[PlacementEntry], list[Finding]]:
+    """The EKS managed add-ons for these pools: their configuration values (placement, then the user's
+    overrides), where each of their workloads lands, and what is wrong with that."""
+    plans, placement, findings = [], [], []
+    for spec in MANAGED_ADDONS:
+        options = addons.options_for(spec) if spec.key else spec.options()
+        context = AddonContext(tuple(pools), cluster_name, region, options)
+        values = release_values(spec, context)
+        entries, addon_findings = place_release(spec, values, pools, topology)
+        plans.append(ManagedAddonPlan(spec, values))
+        placement += entries
+        findings += addon_findings
+    return plans, placement, findings

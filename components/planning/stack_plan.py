@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from armful.core.arch import Arch
-from armful.core.config import parse_stack_config
-from armful.core.plan import Plan, build_plan
-from armful.core.stack_file import read_stack_file, stack_file_path
 from armful.images.cache import ImageCache
+from armful.planning.plan import Plan, build_plan
+from armful.planning.stack_config import parse_stack_config
+from armful.planning.stack_file import read_stack_file, stack_file_path
 
 
 def plan_stack(

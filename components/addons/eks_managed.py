@@ -1,0 +1,179 @@
+"""The EKS managed add-ons, declared as workloads like the Helm add-ons', so the plan places and proves them.
+
+vpc-cni (``aws-node``) and kube-proxy are created with the cluster by ``pulumi_eks.Cluster``; Armful
+installs coredns, eks-pod-identity-agent and aws-ebs-csi-driver itself. Only CoreDNS and the EBS CSI
+driver take placement through their configuration values: CoreDNS and the EBS CSI controller are
+controllers and go to the system pool, the EBS CSI node DaemonSet must reach every pool so that volumes
+attach wherever a pod lands. The other DaemonSets' manifests tolerate every taint on their own.
+
+EKS pulls every add-on image from its own regional registry, where each add-on version is published
+for amd64 and arm64 alike; their tags follow the add-on version EKS picks, so they are named here by
+what they are, not by a tag a registry could be asked about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from armful.addons.context import AddonContext
+from armful.addons.namespaces import KUBE_SYSTEM
+from armful.addons.spec import PodIdentity, ValuesOverrides
+from armful.placement.workloads import Image, PlacementKeys, Workload, WorkloadKind
+
+
+@dataclass(frozen=True)
+class ManagedAddonSpec:
+    name: str
+    """The EKS add-on's name, as the EKS API and placement show it."""
+    workloads: tuple[Workload, ...]
+    summary: str
+    key: str | None = None
+    """Its key under ``armful:addons`` when its configuration values can be overridden."""
+    installed_with_cluster: bool = False
+    """Created by ``pulumi_eks.Cluster`` itself: modelled here, never installed by Armful."""
+    values: Callable[[AddonContext], dict[str, Any]] = field(default=lambda context: {})
+    """Configuration values Armful sets, placement excluded."""
+    pod_identity: PodIdentity | None = None
+    needs_nodes: bool = False
+    """Its controllers must have nodes to run on, or EKS reports the add-on degraded."""
+    needs: tuple[str, ...] = ()
+    """Managed add-ons that must be installed first."""
+    namespace: str = KUBE_SYSTEM
+    options: type[ValuesOverrides] = ValuesOverrides
+    """``armful:addons.<key>``: overrides of its configuration values (it cannot be turned off)."""
+
+    @property
+    def release(self) -> str:
+        """The name placement entries and findings give it, as they give a Helm release's."""
+        return self.name
+
+
+def eks_image(name: str) -> Image:
+    return Image(f"<EKS add-on registry>/eks/{name}", "<add-on version>")
+
+
+# What EKS's own DaemonSet manifests set: every taint tolerated, Linux nodes of either arch, and none of
+# the node kinds EKS runs elsewhere (Fargate, hybrid, Auto Mode).
+_EKS_DAEMONSET_POD = {
+    "tolerations": [{"operator": "Exists"}],
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]},
+                            {
+                                "key": "eks.amazonaws.com/compute-type",
+                                "operator": "NotIn",
+                                "values": ["fargate", "hybrid", "auto"],
+                            },
+                        ]
+                    }
+                ]
+            }
+        }
+    },
+}
+# Keys none of which Armful writes: the manifest alone decides where these pods go.
+_FIXED = PlacementKeys(
+    node_selector=None,
+    tolerations=None,
+    affinity=None,
+    resources=None,
+    replicas=None,
+    priority_class=None,
+    topology_spread=None,
+)
+# CoreDNS and the EBS CSI driver run with EKS's own priority classes and requests; Armful sets their
+# placement and replicas only.
+_CONTROLLER = PlacementKeys(resources=None, priority_class=None, topology_spread=None)
+
+
+def _eks_daemonset(name: str) -> Workload:
+    return Workload(
+        name=name,
+        kind=WorkloadKind.DAEMONSET,
+        images=(eks_image(name),),
+        keys=_FIXED,
+        manifest_pod=_EKS_DAEMONSET_POD,
+    )
+
+
+POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
+
+VPC_CNI = ManagedAddonSpec(
+    name="vpc-cni",
+    workloads=(_eks_daemonset("aws-node"),),
+    summary="pod networking (aws-node on every node)",
+    installed_with_cluster=True,
+)
+KUBE_PROXY = ManagedAddonSpec(
+    name="kube-proxy",
+    workloads=(_eks_daemonset("kube-proxy"),),
+    summary="Service routing on every node",
+    installed_with_cluster=True,
+)
+POD_IDENTITY = ManagedAddonSpec(
+    name=POD_IDENTITY_AGENT,
+    workloads=(_eks_daemonset(POD_IDENTITY_AGENT),),
+    summary="AWS credentials for pods through EKS Pod Identity",
+)
+COREDNS = ManagedAddonSpec(
+    name="coredns",
+    key="coredns",
+    workloads=(
+        Workload(
+            name="coredns",
+            kind=WorkloadKind.DEPLOYMENT,
+            images=(eks_image("coredns"),),
+            keys=_CONTROLLER,
+            replicas=2,
+        ),
+    ),
+    summary="cluster DNS",
+    needs_nodes=True,
+)
+EBS_CSI_DRIVER = ManagedAddonSpec(
+    name="aws-ebs-csi-driver",
+    key="awsEbsCsiDriver",
+    workloads=(
+        Workload(
+            name="ebs-csi-controller",
+            kind=WorkloadKind.DEPLOYMENT,
+            images=(eks_image("aws-ebs-csi-driver"),),
+            path=("controller",),
+            keys=_CONTROLLER,
+            replicas=2,
+        ),
+        Workload(
+            name="ebs-csi-node",
+            kind=WorkloadKind.DAEMONSET,
+            images=(eks_image("aws-ebs-csi-driver"),),
+            path=("node",),
+            keys=PlacementKeys(
+                node_selector=None,
+                tolerations=None,
+                affinity=None,
+                resources=None,
+                replicas=None,
+                priority_class=None,
+                topology_spread=None,
+                tolerate_all="tolerateAllTaints",
+            ),
+        ),
+    ),
+    summary="EBS volumes (Prometheus and Alertmanager claim them)",
+    pod_identity=PodIdentity(EBS_CSI_SERVICE_ACCOUNT, managed_policies=(EBS_CSI_POLICY,)),
+    needs_nodes=True,
+    # Its controller gets AWS credentials from Pod Identity, which the agent serves on each node.
+    needs=(POD_IDENTITY_AGENT,),
+)
+
+MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = (VPC_CNI, KUBE_PROXY, POD_IDENTITY, COREDNS, EBS_CSI_DRIVER)
+"""In the order they are installed: each after every add-on it needs."""

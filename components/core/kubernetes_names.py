@@ -1,0 +1,79 @@
+"""Kubernetes' syntax for the label and taint keys and values Armful passes on, and the EKS API's limits.
+
+One set of rules for every model that takes a label or a taint (pools Armful creates, pools it is told
+about), each failure said in words with the fix, never as a regular expression. Sources: Kubernetes'
+``IsQualifiedName`` and ``IsValidLabelValue`` (``k8s.io/apimachinery/pkg/util/validation``) and the EKS
+``CreateNodegroup`` API (label and taint keys and values of 1 to 63 characters; a taint value may be empty).
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME_PART = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+NAME_PART_MAX = 63
+PREFIX_MAX = 253
+EKS_KEY_MAX = 63
+EKS_VALUE_MAX = 63
+
+_NAME_RULE = (
+    "at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+)
+
+
+def qualified_name_problem(key: str, what: str) -> str | None:
+    """Why ``key`` is not a Kubernetes qualified name (``[prefix/]name``), or None when it is one."""
+    if not key:
+        return f"{what} is empty"
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and not prefix:
+        return f"{what} {key!r} has an empty prefix before '/'"
+    if prefix and (len(prefix) > PREFIX_MAX or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return (
+            f"{what} {key!r} has prefix {prefix!r}, which is not a DNS subdomain (lower-case letters, digits, "
+            f"'-' and '.', at most {PREFIX_MAX} characters, such as example.com)"
+        )
+    if len(name) > NAME_PART_MAX or not _NAME_PART.fullmatch(name):
+        return f"{what} {key!r}: the name after any prefix must be {_NAME_RULE}"
+    return None
+
+
+def label_value_problem(value: str, what: str) -> str | None:
+    """Why ``value`` is not a valid Kubernetes label (or taint) value; an empty value is valid."""
+    if value and (len(value) > NAME_PART_MAX or not _NAME_PART.fullmatch(value)):
+        return f"{what} {value!r} must be empty or {_NAME_RULE}"
+    return None
+
+
+def eks_length_problem(text: str, what: str, *, allow_empty: bool) -> str | None:
+    """The EKS node group API's own limit, stricter than Kubernetes' for prefixed keys."""
+    if not text and not allow_empty:
+        return f"{what} is empty, which the EKS node group API refuses"
+    if len(text) > EKS_KEY_MAX:
+        return f"{what} {text!r} is {len(text)} characters; the EKS node group API takes at most {EKS_KEY_MAX}"
+    return None
+
+
+def check_label(key: str, value: str) -> None:
+    """Raise ValueError (with the fix) for a node label EKS or Kubernetes would refuse."""
+    problem = (
+        qualified_name_problem(key, "label key")
+        or eks_length_problem(key, "label key", allow_empty=False)
+        or label_value_problem(value, f"label {key!r} value")
+        or eks_length_problem(value, f"label {key!r} value", allow_empty=False)
+    )
+    if problem:
+        raise ValueError(f"{problem}. Fix: use a key such as example.com/team and a value such as payments")
+
+
+def check_taint(key: str, value: str) -> None:
+    """Raise ValueError (with the fix) for a node taint EKS or Kubernetes would refuse."""
+    problem = (
+        qualified_name_problem(key, "taint key")
+        or eks_length_problem(key, "taint key", allow_empty=False)
+        or label_value_problem(value, f"taint {key!r} value")
+        or eks_length_problem(value, f"taint {key!r} value", allow_empty=True)
+    )
+    if problem:
+        raise ValueError(f"{problem}. Fix: use a key such as example.com/dedicated and a value such as batch")
