@@ -44,7 +44,7 @@ class ArmClusterArgs(TypedDict):
     network: NotRequired[NetworkSpec]
     """The VPC: leave out to let Armful create one."""
     preferred_arch: NotRequired[str]
-    """mixed only: arm64 (default) or amd64."""
+    """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
     region: NotRequired[str]
     """The AWS region; defaults to the stack's aws:region."""
     addons: NotRequired[dict[str, Any]]

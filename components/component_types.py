@@ -94,6 +94,8 @@ class PoolDescription(TypedDict):
 class EndpointSpec(TypedDict):
     """Who can reach the cluster's API server."""
 
+    private_access: NotRequired[bool]
+    """Must stay true (default): nodes and in-cluster add-ons reach the API server over the private endpoint."""
     public_access_cidrs: NotRequired[Sequence[str]]
     """CIDRs allowed to reach the public API endpoint; empty (default) turns the public endpoint off."""
     allow_public_internet: NotRequired[bool]

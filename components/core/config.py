@@ -95,19 +95,27 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
 
 class PoolConfig(ConfigModel):
     name: Annotated[str, Field(pattern=DNS_LABEL)]
+    """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
     instance_types: Annotated[list[str], Field(min_length=1)]
-    arch: Arch | None = Field(
-        default=None,
-        description="Only for instance families Armful's table does not know; otherwise derived.",
-    )
+    """EC2 instance types, all of one architecture; the pool's arch is derived from them."""
+    arch: Arch | None = None
+    """amd64 or arm64, only for instance families Armful's table does not know."""
     os_family: OsFamily = OsFamily.AL2023
+    """AL2023 (default) or Bottlerocket."""
     capacity_type: CapacityType = CapacityType.ON_DEMAND
+    """on-demand (default) or spot."""
     min_size: Annotated[int, Field(ge=0, le=450)] = 2
+    """Fewest nodes (default 2)."""
     max_size: Annotated[int, Field(ge=1, le=450)] = 4
+    """Most nodes (default 4)."""
     desired_size: Annotated[int | None, Field(ge=0, le=450)] = None
+    """Nodes at creation (default: the minimum); later changes by an autoscaler are kept."""
     disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = 50
+    """Size of each node's encrypted gp3 data volume in GiB (default 50)."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Extra node labels, under a domain of your own (Armful sets node.armful.dev/* itself)."""
     taints: list[ExtraTaintConfig] = Field(default_factory=list)
+    """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
 
     @field_validator("capacity_type", mode="before")
     @classmethod
@@ -156,10 +164,11 @@ class PoolConfig(ConfigModel):
 
 class EndpointConfig(ConfigModel):
     private_access: bool = True
-    allow_public_internet: bool = Field(
-        default=False, description="Must be true for publicAccessCidrs to include 0.0.0.0/0."
-    )
+    """Must stay true (default): nodes and in-cluster add-ons reach the API server over the private endpoint."""
+    allow_public_internet: bool = False
+    """Must be true for the public access CIDRs to contain 0.0.0.0/0."""
     public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
+    """CIDRs allowed to reach the public API endpoint; empty (default) turns the public endpoint off."""
 
     @field_validator("private_access")
     @classmethod
@@ -188,14 +197,19 @@ class EndpointConfig(ConfigModel):
 
 class ClusterConfig(ConfigModel):
     name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")]
-    allow_extended_support: bool = Field(
-        default=False, description="Accept a Kubernetes version past EKS standard support (billed extra)."
-    )
+    """The EKS cluster's name."""
+    allow_extended_support: bool = False
+    """Accept a Kubernetes version past EKS standard support (billed extra)."""
     kubernetes_version: str = Field(default=DEFAULT_KUBERNETES_VERSION, validate_default=True)
+    """A Kubernetes minor version in EKS standard support (default 1.35)."""
     endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
+    """API endpoint access: private always, public only for listed CIDRs."""
     admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = Field(default_factory=list)
+    """IAM roles or users given cluster-admin through EKS access entries."""
     deletion_protection: bool = True
+    """EKS deletion protection (default true)."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for the cluster."""
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -232,13 +246,17 @@ class NetworkConfig(ConfigModel):
     """Either a VPC Armful creates (the default) or an existing one given by id and private subnets."""
 
     vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = None
+    """An existing VPC; leave out to let Armful create one."""
     private_subnet_ids: list[_SUBNET_ID] = Field(default_factory=list, validate_default=True)
+    """An existing VPC: at least two private subnets in different AZs, for the nodes."""
     public_subnet_ids: list[_SUBNET_ID] = Field(default_factory=list)
+    """An existing VPC: public subnets for internet-facing load balancers."""
     cidr: IPv4Network = IPv4Network("10.0.0.0/16")
+    """A VPC Armful creates: its IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
     availability_zones: Annotated[int, Field(ge=2, le=6)] = 3
-    single_nat_gateway: bool = Field(
-        default=False, description="One NAT gateway for all AZs: cheaper, but one AZ's outage cuts egress."
-    )
+    """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
+    single_nat_gateway: bool = False
+    """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
 
     @field_validator("private_subnet_ids", "public_subnet_ids")
     @classmethod
@@ -288,11 +306,11 @@ class WorkloadConfig(ConfigModel):
     """One of the user's own applications, so ``plan`` can say where it lands and what it needs."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    """The application's name."""
     images: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-    arches: list[Arch] = Field(
-        default_factory=list,
-        description="The arches every image has, when not read from registries with `readiness`.",
-    )
+    """Every image its pods run."""
+    arches: list[Arch] = Field(default_factory=list)
+    """amd64 and/or arm64: the arches every image has."""
 
 
 class PoolDescriptionConfig(ConfigModel):
@@ -339,11 +357,13 @@ class PoolsConfig(ConfigModel):
     """A topology and its pools: all ``NodePools`` needs, on a cluster of Armful's or an existing one."""
 
     topology: Topology
-    preferred_arch: Arch | None = Field(
-        default=None, description="mixed only: the arch apps land on unless they opt in to the other."
-    )
+    """arm-workers, all-arm or mixed."""
+    preferred_arch: Arch | None = None
+    """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
     system_pool: PoolConfig
+    """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
     worker_pools: Annotated[list[PoolConfig], Field(min_length=1)]
+    """The pools that run applications."""
 
     @field_validator("preferred_arch")
     @classmethod

@@ -7,4 +7,11 @@ from pydantic.alias_generators import to_camel
 
 
 class ConfigModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # Each field's docstring is its description: the same text its TypedDict shows other languages.
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )

@@ -20,9 +20,13 @@ class StackConfig(PoolsConfig):
     """Everything under the ``armful:`` namespace of a stack's config."""
 
     cluster: ClusterConfig
+    """The EKS control plane: name, Kubernetes version, endpoint access, admins."""
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    """The VPC: leave out to let Armful create one."""
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    """Per add-on (camelCase key, e.g. certManager): enabled, values overrides and its options."""
     workloads: list[WorkloadConfig] = Field(default_factory=list)
+    """Your own applications, so the plan shows where they land and what they need."""
 
 
 def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
