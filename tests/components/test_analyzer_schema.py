@@ -98,6 +98,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "tags": ("map<string>", False),
     },
     "EndpointSpec": {
+        "privateAccess": ("boolean", False),
         "publicAccessCidrs": ("array<string>", False),
         "allowPublicInternet": ("boolean", False),
     },
