@@ -25,6 +25,7 @@ from pulumi_harness import RecordingMocks, Registration, run_program
 
 from armful.core.errors import StackConfigError
 from armful.node_pools import NODE_GROUP_TYPE, rolling_update_transform
+from armful.planning.cluster_addons_plan import PlanError
 
 PROGRAM = ROOT / "__main__.py"
 
@@ -435,6 +436,21 @@ def test_addon_controllers_go_to_the_system_pool(
 
 def test_ebs_csi_node_reaches_every_pool(example_stack: str) -> None:
     assert _config_values(example_stack, "aws-ebs-csi-driver")["node"]["tolerateAllTaints"] is True
+
+
+def test_a_coredns_override_reaches_eks_and_one_that_strands_it_registers_nothing() -> None:
+    config = _stack_config("all-arm")
+    config["armful:addons"] = {**config.get("armful:addons", {}), "coredns": {"values": {"replicaCount": 3}}}
+    mocks = RecordingMocks()
+    _run_main("all-arm", config, mocks)
+    coredns = json.loads(mocks.one(ADDON, f"{MANAGED_ADDONS}-coredns").inputs["configurationValues"])
+    assert coredns["replicaCount"] == 3 and coredns["nodeSelector"] == SYSTEM_SELECTOR
+
+    config["armful:addons"]["coredns"] = {"values": {"nodeSelector": {"example.com/dns": "yes"}}}
+    stranded = RecordingMocks()
+    with pytest.raises(PlanError, match=r"\[stranded\] coredns Deployment coredns"):
+        _run_main("all-arm", config, stranded)
+    assert stranded.registrations == []
 
 
 def test_ebs_csi_uses_pod_identity(example_stack: str) -> None:

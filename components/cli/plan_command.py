@@ -76,14 +76,14 @@ def plan_table(plan: Plan) -> str:
             ],
         ),
     ]
-    lines += ["", "Add-on releases: where each workload lands"]
+    lines += ["", "Add-ons (Helm releases and EKS managed add-ons): where each workload lands"]
     lines.append(
         render_table(
             ("release", "chart", "version", "workload", "kind", "pools"),
             [
                 (
                     entry.release,
-                    *_chart_of(plan, entry.release),
+                    *(_EKS_ADDON if entry.eks_managed else _chart_of(plan, entry.release)),
                     entry.workload,
                     entry.kind,
                     ", ".join(entry.pools) or "NONE",
@@ -121,6 +121,10 @@ def plan_table(plan: Plan) -> str:
         lines += ["", "Findings"]
         lines += [f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in plan.findings]
     return "\n".join(lines) + "\n"
+
+
+# EKS installs its managed add-ons at the version it picks for the cluster's Kubernetes version.
+_EKS_ADDON = ("EKS managed add-on", "EKS default")
 
 
 def _chart_of(plan: Plan, release: str) -> tuple[str, str]:
