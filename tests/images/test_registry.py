@@ -14,15 +14,10 @@ import httpx
 import pytest
 
 from armful.core.arch import Arch
-from armful.images.registry import (
-    MANIFEST_ACCEPT,
-    ErrorKind,
-    ImagePlatforms,
-    RegistryClient,
-    base_url_for,
-    is_loopback,
-    parse_www_authenticate,
-)
+from armful.images.image_manifests import MANIFEST_ACCEPT
+from armful.images.registry import ErrorKind, ImagePlatforms, RegistryClient
+from armful.images.registry_auth import parse_www_authenticate
+from armful.images.registry_transport import base_url_for, is_loopback
 
 from .images_testkit import (
     AUTH_USER,

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 
 from armful.images.cache import ImageCache
+from armful.images.image_manifests import MANIFEST_ACCEPT
 from armful.images.readiness import check_images
-from armful.images.registry import MANIFEST_ACCEPT, ErrorKind, RegistryClient
+from armful.images.registry import ErrorKind, RegistryClient
 
 from .images_testkit import (
     AUTH_USER,
