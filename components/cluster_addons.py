@@ -9,7 +9,6 @@ No ``from __future__ import annotations`` here: Pulumi's component analyzer read
 run time to infer the package schema (``plugin/``), so they must be real types, not strings.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
@@ -104,13 +103,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     parent=self,
                     cluster_name=args["cluster_name"],
                     namespace=spec.namespace,
-                    service_account=identity.service_account,
-                    managed_policies=identity.managed_policies,
-                    inline_policy=(
-                        partition.apply(lambda p, policy=identity.inline_policy: json.dumps(policy(p)))
-                        if identity.inline_policy is not None
-                        else None
-                    ),
+                    identity=identity,
                 )
                 access.append(
                     aws.eks.PodIdentityAssociation(

@@ -61,8 +61,7 @@ class EksManagedAddons(pulumi.ComponentResource):
                     parent=self,
                     cluster_name=args["cluster_name"],
                     namespace=addon.namespace,
-                    service_account=identity.service_account,
-                    managed_policies=identity.managed_policies,
+                    identity=identity,
                 )
                 associations = [{"role_arn": role.role.arn, "service_account": identity.service_account}]
                 waits_for += role.policies

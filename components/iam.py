@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from armful.addons.spec import PodIdentity
 
 # What a node needs and nothing more: join the cluster, run the VPC CNI, pull images from ECR.
 NODE_MANAGED_POLICIES = (
@@ -106,14 +107,12 @@ def pod_identity_role(
     *,
     cluster_name: pulumi.Input[str],
     namespace: str,
-    service_account: str,
-    managed_policies: Sequence[str] = (),
-    inline_policy: pulumi.Input[str] | None = None,
+    identity: PodIdentity,
 ) -> RoleWithPolicies:
     """A role that only EKS Pod Identity can assume, for one service account, with what one add-on needs."""
     role = aws.iam.Role(
         name,
-        assume_role_policy=pod_identity_trust_policy(cluster_name, namespace, service_account),
+        assume_role_policy=pod_identity_trust_policy(cluster_name, namespace, identity.service_account),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     policies: list[pulumi.Resource] = [
@@ -123,12 +122,15 @@ def pod_identity_role(
             policy_arn=managed_policy_arn(partition, policy),
             opts=pulumi.ResourceOptions(parent=role),
         )
-        for policy in managed_policies
+        for policy in identity.managed_policies
     ]
-    if inline_policy is not None:
+    if identity.inline_policy is not None:
+        document = pulumi.Output.from_input(partition).apply(
+            lambda p, policy=identity.inline_policy: json.dumps(policy(p))
+        )
         policies.append(
             aws.iam.RolePolicy(
-                f"{name}-policy", role=role.id, policy=inline_policy, opts=pulumi.ResourceOptions(parent=role)
+                f"{name}-policy", role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=role)
             )
         )
     return RoleWithPolicies(role, tuple(policies))

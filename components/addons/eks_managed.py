@@ -14,7 +14,7 @@ what they are, not by a tag a registry could be asked about.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from armful.addons.context import AddonContext
@@ -156,16 +156,7 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             kind=WorkloadKind.DAEMONSET,
             images=(eks_image("aws-ebs-csi-driver"),),
             path=("node",),
-            keys=PlacementKeys(
-                node_selector=None,
-                tolerations=None,
-                affinity=None,
-                resources=None,
-                replicas=None,
-                priority_class=None,
-                topology_spread=None,
-                tolerate_all="tolerateAllTaints",
-            ),
+            keys=replace(_FIXED, tolerate_all="tolerateAllTaints"),
         ),
     ),
     summary="EBS volumes (Prometheus and Alertmanager claim them)",
