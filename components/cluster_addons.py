@@ -62,7 +62,9 @@ class ClusterAddons(pulumi.ComponentResource):
     placement: pulumi.Output[dict[str, list[str]]]
     """Where each add-on workload can run: "<release>/<workload>" to the names of the pools."""
 
-    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         # Everything that can be wrong is found before the first registration, this component's included.
         planned = check_cluster_addons_args(args, opts)
         ordered = release_order(planned.releases)

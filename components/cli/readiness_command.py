@@ -11,7 +11,7 @@ from armful.cli.tables import render_table
 from armful.core.arch import Arch
 from armful.images.readiness import check_images, readiness_table, terminal_progress
 from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
-from armful.images.stack_readiness import (
+from armful.planning.image_readiness import (
     ImageVerdict,
     addon_images,
     declaration_mismatches,

@@ -51,7 +51,9 @@ def eks_length_problem(text: str, what: str, *, allow_empty: bool) -> str | None
     if not text and not allow_empty:
         return f"{what} is empty, which the EKS node group API refuses"
     if len(text) > EKS_KEY_MAX:
-        return f"{what} {text!r} is {len(text)} characters; the EKS node group API takes at most {EKS_KEY_MAX}"
+        return (
+            f"{what} {text!r} is {len(text)} characters; the EKS node group API takes at most {EKS_KEY_MAX}"
+        )
     return None
 
 

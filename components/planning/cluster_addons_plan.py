@@ -214,7 +214,9 @@ def plan_cluster_addons(
     if found or topology is None or addons is None or not region:
         raise ArgsError(found)
 
-    releases, placement, findings = plan_releases(addons, topology, pools, args["cluster_name"], region, VPC_ID)
+    releases, placement, findings = plan_releases(
+        addons, topology, pools, args["cluster_name"], region, VPC_ID
+    )
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these add-ons")
     raise_for_missing_deploy_time_args(releases, args)

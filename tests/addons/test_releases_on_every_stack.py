@@ -99,7 +99,10 @@ def test_every_workload_an_add_on_runs_is_placed(stack: str) -> None:
     assert eks == {
         ("coredns", ("system",)),
         ("ebs-csi-controller", ("system",)),
-        *((agent, every_pool) for agent in ("aws-node", "kube-proxy", "eks-pod-identity-agent", "ebs-csi-node")),
+        *(
+            (agent, every_pool)
+            for agent in ("aws-node", "kube-proxy", "eks-pod-identity-agent", "ebs-csi-node")
+        ),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from armful.core.arch import Arch
 from armful.core.pools import PoolPlan, pool_from_description
 from armful.images.registry import ErrorKind, ImagePlatforms
-from armful.images.stack_readiness import ImageNeed, ImageVerdict
+from armful.planning.image_readiness import ImageNeed, ImageVerdict
 
 READ = ImagePlatforms(image="app:v1", digest="sha256:1", platforms=("linux/arm64",), error=None)
 UNREAD = ImagePlatforms(
