@@ -117,25 +117,20 @@ CRDS_MIGRATION = Workload(
 )
 
 # Two pre-delete Jobs render from the same ``webhooksCleanup`` keys; each is a pod that must schedule.
-WEBHOOKS_CLEANUP = Workload(
-    name="rm-webhooks",
-    kind=WorkloadKind.HOOK_JOB,
-    images=(READINESS_CHECKER,),
-    path=("webhooksCleanup",),
-    keys=_HOOK_KEYS,
-    resources=_HOOK_RESOURCES,
-    enabled_by=("webhooksCleanup", "enabled"),
-)
+def _webhooks_cleanup_job(name: str) -> Workload:
+    return Workload(
+        name=name,
+        kind=WorkloadKind.HOOK_JOB,
+        images=(READINESS_CHECKER,),
+        path=("webhooksCleanup",),
+        keys=_HOOK_KEYS,
+        resources=_HOOK_RESOURCES,
+        enabled_by=("webhooksCleanup", "enabled"),
+    )
 
-SCALE_TO_ZERO = Workload(
-    name="scale-to-zero",
-    kind=WorkloadKind.HOOK_JOB,
-    images=(READINESS_CHECKER,),
-    path=("webhooksCleanup",),
-    keys=_HOOK_KEYS,
-    resources=_HOOK_RESOURCES,
-    enabled_by=("webhooksCleanup", "enabled"),
-)
+
+WEBHOOKS_CLEANUP = _webhooks_cleanup_job("rm-webhooks")
+SCALE_TO_ZERO = _webhooks_cleanup_job("scale-to-zero")
 
 TEST = Workload(
     name="test",
