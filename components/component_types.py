@@ -23,6 +23,26 @@ class TaintSpec(TypedDict):
     """NoSchedule (default), PreferNoSchedule or NoExecute."""
 
 
+class NodeCapacitySpec(TypedDict):
+    """One node's figures, for an instance type Armful's catalog does not know."""
+
+    vcpus: int
+    """vCPUs of the pool's smallest instance type."""
+    memory_mib: int
+    """Memory of the pool's smallest instance type, in MiB."""
+    max_pods: int
+    """The pods one node can hold (the VPC CNI's figure for the type: ENIs x (IPv4 per ENI - 1) + 2)."""
+
+
+class PodRequestsSpec(TypedDict):
+    """A pod's requests, summed over its containers, as Kubernetes quantities."""
+
+    cpu: str
+    """A CPU quantity such as 250m or 2."""
+    memory: str
+    """A memory quantity such as 512Mi or 2Gi."""
+
+
 class PoolSpec(TypedDict):
     """A node pool Armful creates: one EKS managed node group of one architecture."""
 
@@ -48,6 +68,8 @@ class PoolSpec(TypedDict):
     """Extra node labels, under a domain of your own (Armful sets node.armful.dev/* itself)."""
     taints: NotRequired[Sequence[TaintSpec]]
     """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
+    node_capacity: NotRequired[NodeCapacitySpec]
+    """Only for instance types Armful's catalog does not know: one node's vCPUs, memory and max pods."""
 
 
 class TaintInfo(TypedDict):
@@ -130,6 +152,10 @@ class WorkloadSpec(TypedDict):
     """Every image its pods run."""
     arches: NotRequired[Sequence[str]]
     """amd64 and/or arm64: the arches every image has."""
+    requests: NotRequired[PodRequestsSpec]
+    """What each of its pods requests; with it, the plan counts the pods on the pools they land on."""
+    replicas: NotRequired[int]
+    """How many pods it runs (default 1), counted when requests are given."""
 
 
 class NetworkSpec(TypedDict):

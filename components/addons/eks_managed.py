@@ -20,7 +20,7 @@ from typing import Any
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
 from armful.addons.spec import PodIdentity, ValuesOverrides
-from armful.placement.workloads import Image, PlacementKeys, Workload, WorkloadKind
+from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,30 @@ _FIXED = PlacementKeys(
 _CONTROLLER = PlacementKeys(resources=None, priority_class=None, topology_spread=None)
 
 
-def _eks_daemonset(name: str) -> Workload:
+def _eks_daemonset(name: str, requests: Resources) -> Workload:
     return Workload(
         name=name,
         kind=WorkloadKind.DAEMONSET,
         images=(eks_image(name),),
         keys=_FIXED,
+        resources=on_both_arches(requests),
         manifest_pod=_EKS_DAEMONSET_POD,
     )
+
+
+# What each add-on's pods request, every container together, as their published manifests set it
+# (the same on both arches). aws-node: 25m for each of aws-node and aws-eks-nodeagent, no memory
+# (aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml). kube-proxy: 100m, no memory (the EKS
+# add-on's DaemonSet). eks-pod-identity-agent: no requests (aws/eks-pod-identity-agent chart). CoreDNS:
+# 100m / 70Mi (the EKS add-on's Deployment). EBS CSI (kubernetes-sigs/aws-ebs-csi-driver chart 2.57+):
+# the controller's ebs-plugin, provisioner, attacher, snapshotter and resizer 10m / 40Mi each and its
+# liveness probe 10m / 32Mi; the node's ebs-plugin 10m / 40Mi, registrar and liveness probe 10m / 32Mi each.
+AWS_NODE_REQUESTS = Resources(cpu="50m", memory="0")
+KUBE_PROXY_REQUESTS = Resources(cpu="100m", memory="0")
+POD_IDENTITY_AGENT_REQUESTS = Resources(cpu="0", memory="0")
+COREDNS_REQUESTS = Resources(cpu="100m", memory="70Mi", memory_limit="170Mi")
+EBS_CSI_CONTROLLER_REQUESTS = Resources(cpu="60m", memory="232Mi")
+EBS_CSI_NODE_REQUESTS = Resources(cpu="30m", memory="104Mi")
 
 
 POD_IDENTITY_AGENT = "eks-pod-identity-agent"
@@ -109,19 +125,19 @@ EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 
 VPC_CNI = ManagedAddonSpec(
     name="vpc-cni",
-    workloads=(_eks_daemonset("aws-node"),),
+    workloads=(_eks_daemonset("aws-node", AWS_NODE_REQUESTS),),
     summary="pod networking (aws-node on every node)",
     installed_with_cluster=True,
 )
 KUBE_PROXY = ManagedAddonSpec(
     name="kube-proxy",
-    workloads=(_eks_daemonset("kube-proxy"),),
+    workloads=(_eks_daemonset("kube-proxy", KUBE_PROXY_REQUESTS),),
     summary="Service routing on every node",
     installed_with_cluster=True,
 )
 POD_IDENTITY = ManagedAddonSpec(
     name=POD_IDENTITY_AGENT,
-    workloads=(_eks_daemonset(POD_IDENTITY_AGENT),),
+    workloads=(_eks_daemonset(POD_IDENTITY_AGENT, POD_IDENTITY_AGENT_REQUESTS),),
     summary="AWS credentials for pods through EKS Pod Identity",
 )
 COREDNS = ManagedAddonSpec(
@@ -133,6 +149,7 @@ COREDNS = ManagedAddonSpec(
             kind=WorkloadKind.DEPLOYMENT,
             images=(eks_image("coredns"),),
             keys=_CONTROLLER,
+            resources=on_both_arches(COREDNS_REQUESTS),
             replicas=2,
         ),
     ),
@@ -149,6 +166,7 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             images=(eks_image("aws-ebs-csi-driver"),),
             path=("controller",),
             keys=_CONTROLLER,
+            resources=on_both_arches(EBS_CSI_CONTROLLER_REQUESTS),
             replicas=2,
         ),
         Workload(
@@ -157,6 +175,7 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             images=(eks_image("aws-ebs-csi-driver"),),
             path=("node",),
             keys=replace(_FIXED, tolerate_all="tolerateAllTaints"),
+            resources=on_both_arches(EBS_CSI_NODE_REQUESTS),
         ),
     ),
     summary="EBS volumes (Prometheus and Alertmanager claim them)",

@@ -17,6 +17,7 @@ from armful.placement.workloads import (
     Image,
     PlacementKeys,
     Resources,
+    Sidecar,
     Workload,
     WorkloadKind,
     on_both_arches,
@@ -45,6 +46,11 @@ FALCO_AGENT = Workload(
     keys=PlacementKeys(priority_class="podPriorityClassName", replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="100m", memory="512Mi", memory_limit="1Gi")),
     pod_labels={"app.kubernetes.io/name": "falco"},
+    sidecars=(
+        Sidecar(
+            ("falcoctl", "artifact", "follow", "resources"), ("falcoctl", "artifact", "follow", "enabled")
+        ),
+    ),
     # modern_ebpf runs privileged, or with BPF/PERFMON/SYS_RESOURCE/SYS_PTRACE and AppArmor unconfined
     # when leastPrivileged; it mounts /proc, /etc, /dev and the container runtime sockets.
     host_access=(

@@ -21,6 +21,7 @@ from armful.placement.workloads import (
     Image,
     PlacementKeys,
     Resources,
+    Sidecar,
     Workload,
     WorkloadKind,
     on_both_arches,
@@ -40,6 +41,8 @@ ALERTMANAGER_CR_NAME = f"{RELEASE}-alertmanager"
 # subchart's appVersion.
 OPERATOR_VERSION = "v0.93.1"
 CONFIG_RELOADER = Image("quay.io/prometheus-operator/prometheus-config-reloader", OPERATOR_VERSION)
+# The operator adds the reloader to every Prometheus and Alertmanager pod with these requests.
+CONFIG_RELOADER_SIDECAR = Sidecar(("prometheusOperator", "prometheusConfigReloader", "resources"))
 
 # Prometheus accepts a duration as a sequence of <n><unit>, largest unit first.
 PROMETHEUS_DURATION = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
@@ -110,6 +113,11 @@ GRAFANA = Workload(
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
     pod_labels={"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": RELEASE},
+    # One k8s-sidecar container each for dashboards and datasources, which this chart turns on.
+    sidecars=tuple(
+        Sidecar(("grafana", "sidecar", "resources"), ("grafana", "sidecar", kind, "enabled"))
+        for kind in ("dashboards", "datasources")
+    ),
 )
 
 # Two replicas scrape the same targets; Alertmanager deduplicates their alerts.
@@ -122,6 +130,7 @@ PROMETHEUS = Workload(
     resources=on_both_arches(Resources(cpu="500m", memory="2Gi", memory_limit="4Gi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_CR_NAME},
+    sidecars=(CONFIG_RELOADER_SIDECAR,),
 )
 
 # Two replicas gossip notification state, so a notification goes out once while either survives.
@@ -134,6 +143,7 @@ ALERTMANAGER = Workload(
     resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "alertmanager", "alertmanager": ALERTMANAGER_CR_NAME},
+    sidecars=(CONFIG_RELOADER_SIDECAR,),
 )
 
 # The chart's default toleration (every NoSchedule taint) is replaced by the engine's list of every

@@ -116,6 +116,7 @@ CRDS_MIGRATION = Workload(
     enabled_by=("crds", "migration", "enabled"),
 )
 
+
 # Two pre-delete Jobs render from the same ``webhooksCleanup`` keys; each is a pod that must schedule.
 def _webhooks_cleanup_job(name: str) -> Workload:
     return Workload(

@@ -25,6 +25,7 @@ from armful.core.kubernetes_versions import (
     support_level,
 )
 from armful.core.pools import ARCH_LABEL, ROLE_LABEL, CapacityType, OsFamily, PoolRole
+from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.taints import Taint, TaintEffect
 from armful.core.topology import Topology
 
@@ -93,6 +94,38 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
+class PodRequestsConfig(ConfigModel):
+    """A pod's requests, summed over its containers, as Kubernetes quantities."""
+
+    cpu: str
+    """A CPU quantity such as 250m or 2."""
+    memory: str
+    """A memory quantity such as 512Mi or 2Gi."""
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu_quantity(cls, value: Any) -> Any:
+        parse_cpu(value)
+        return str(value)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_quantity(cls, value: Any) -> Any:
+        parse_memory(value)
+        return str(value)
+
+
+class NodeCapacityConfig(ConfigModel):
+    """One node's figures, for an instance type Armful's catalog does not know."""
+
+    vcpus: Annotated[int, Field(ge=1, le=2048)]
+    """vCPUs of the pool's smallest instance type."""
+    memory_mib: Annotated[int, Field(ge=512, le=33554432)]
+    """Memory of the pool's smallest instance type, in MiB."""
+    max_pods: Annotated[int, Field(ge=1, le=737)]
+    """The pods one node can hold (the VPC CNI's figure for the type: ENIs x (IPv4 per ENI - 1) + 2)."""
+
+
 class PoolConfig(ConfigModel):
     name: Annotated[str, Field(pattern=DNS_LABEL)]
     """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
@@ -116,6 +149,8 @@ class PoolConfig(ConfigModel):
     """Extra node labels, under a domain of your own (Armful sets node.armful.dev/* itself)."""
     taints: list[ExtraTaintConfig] = Field(default_factory=list)
     """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
+    node_capacity: NodeCapacityConfig | None = None
+    """Only for instance types Armful's catalog does not know: one node's vCPUs, memory and max pods."""
 
     @field_validator("capacity_type", mode="before")
     @classmethod
@@ -311,6 +346,10 @@ class WorkloadConfig(ConfigModel):
     """Every image its pods run."""
     arches: list[Arch] = Field(default_factory=list)
     """amd64 and/or arm64: the arches every image has."""
+    requests: PodRequestsConfig | None = None
+    """What each of its pods requests; with it, the plan counts the pods on the pools they land on."""
+    replicas: Annotated[int, Field(ge=1, le=10000)] = 1
+    """How many pods it runs (default 1), counted when requests are given."""
 
 
 class PoolDescriptionConfig(ConfigModel):

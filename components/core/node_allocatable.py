@@ -24,6 +24,7 @@ percent lower, so the memory figure here is an upper bound of what the node will
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from armful.core.instance_catalog import InstanceType
@@ -87,4 +88,22 @@ def allocatable(instance: InstanceType, prefix_delegation: bool = False) -> Allo
         cpu_millicores=instance.vcpus * 1000 - kube_reserved_cpu_millicores(instance.vcpus),
         memory_mib=max(memory, 0),
         pods=max_pods(instance, prefix_delegation),
+    )
+
+
+def allocatable_of_figures(vcpus: int, memory_mib: int, max_pods: int) -> Allocatable:
+    """The same for a node described by its figures (a type the catalog does not know)."""
+    memory = memory_mib - kube_reserved_memory_mib(max_pods) - EVICTION_MEMORY_MIB
+    return Allocatable(vcpus * 1000 - kube_reserved_cpu_millicores(vcpus), max(memory, 0), max_pods)
+
+
+def smallest(nodes: Iterable[tuple[str, Allocatable]]) -> tuple[str, Allocatable]:
+    """A managed node group may launch any of its types: what fits must fit on the smallest of each
+    figure. Named after the type with the least CPU, then memory."""
+    listed = list(nodes)
+    name, _ = min(listed, key=lambda item: (item[1].cpu_millicores, item[1].memory_mib, item[1].pods))
+    return name, Allocatable(
+        min(node.cpu_millicores for _, node in listed),
+        min(node.memory_mib for _, node in listed),
+        min(node.pods for _, node in listed),
     )

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from armful.core.arch import Arch, arch_of_instance_type, instance_family
 from armful.core.config import PoolConfig, PoolsConfig
 from armful.core.errors import ConfigIssue, config_path, raise_if_any
+from armful.core.instance_catalog import CATALOG
+from armful.core.instance_catalog import instance_type as catalog_entry
+from armful.core.node_allocatable import Allocatable, allocatable, allocatable_of_figures, smallest
 from armful.core.pools import ARCH_LABEL, POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
 from armful.core.taints import Taint, TaintEffect
 from armful.core.topology import Topology
@@ -38,7 +41,7 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
     for pool, role, path in pools_with_paths:
         pool_issues = _size_issues(pool, path)
         arch, arch_issues = _resolve_arch(pool, path)
-        pool_issues += arch_issues
+        pool_issues += arch_issues or _catalog_issues(pool, path)
         if arch is not None and arch not in config.topology.allowed_arches(role):
             pool_issues.append(
                 topology_issue(
@@ -67,6 +70,7 @@ def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch
         taints.insert(0, CRITICAL_ADDONS_ONLY)
     elif config.topology.tainted_arch(arch, config.preferred_arch):
         taints.insert(0, arch_taint(arch))
+    node_type, node = _node_room(pool)
     return PoolPlan(
         name=pool.name,
         role=role,
@@ -80,7 +84,49 @@ def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch
         disk_size_gib=pool.disk_size_gib,
         labels={POOL_LABEL: pool.name, ROLE_LABEL: role.value, **pool.labels},
         taints=tuple(taints),
+        node_instance_type=node_type,
+        node=node,
     )
+
+
+def _node_room(pool: PoolConfig) -> tuple[str, Allocatable]:
+    """The room of the pool's smallest node: from the catalog, or from the figures the pool states."""
+    figures = pool.node_capacity
+    return smallest(
+        (
+            name,
+            allocatable_of_figures(figures.vcpus, figures.memory_mib, figures.max_pods)
+            if figures is not None
+            else allocatable(known),
+        )
+        for name in pool.instance_types
+        if figures is not None or (known := catalog_entry(name)) is not None
+    )
+
+
+def _catalog_issues(pool: PoolConfig, path: tuple) -> list[ConfigIssue]:
+    """A type the catalog does not know cannot be proven to fit anything, unless the pool says its figures."""
+    if pool.node_capacity is not None:
+        return []
+    issues = []
+    for index, name in enumerate(pool.instance_types):
+        if catalog_entry(name) is not None:
+            continue
+        sizes = sorted(
+            (known for known in CATALOG.values() if known.family == instance_family(name)),
+            key=lambda known: (known.vcpus, known.memory_mib),
+        )
+        listing = ", ".join(known.name.split(".", 1)[1] for known in sizes)
+        issues.append(
+            ConfigIssue(
+                config_path(*path, "instanceTypes", index),
+                f"Armful's instance catalog has no {name!r}, so it cannot prove that the pool's pods fit "
+                f"on its nodes" + (f" ({instance_family(name)} comes in {listing})" if listing else ""),
+                "correct the size, or give this pool nodeCapacity (vcpus, memoryMib, maxPods) of its "
+                "smallest instance type",
+            )
+        )
+    return issues
 
 
 def _duplicate_names(pools_with_paths: list[tuple[PoolConfig, PoolRole, tuple]]) -> list[ConfigIssue]:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from armful.core.arch import Arch
+from armful.core.node_allocatable import Allocatable
 from armful.core.taints import Taint
 
 POOL_LABEL = "node.armful.dev/pool"
@@ -59,6 +60,11 @@ class PoolPlan:
     disk_size_gib: int
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
+    node: Allocatable | None = None
+    """What one node leaves for pods, at the smallest of each figure over the instance types the group
+    may launch; None for a pool Armful only places add-ons on."""
+    node_instance_type: str = ""
+    """The listed instance type with the least room, named where capacity is reported."""
 
     @property
     def ami_type(self) -> str:

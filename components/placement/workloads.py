@@ -91,6 +91,18 @@ def key_path(base: tuple[str, ...], key: str | tuple[str, ...]) -> tuple[str, ..
 
 
 @dataclass(frozen=True)
+class Sidecar:
+    """Another container in the workload's pods whose requests count with the main container's."""
+
+    resources: tuple[str, ...]
+    """Its ``resources`` values path, from the chart's top level."""
+    enabled_by: tuple[str, ...] | None = None
+    """A values path that turns the container on or off; None when it always runs."""
+    enabled_by_default: bool = True
+    """Whether the chart runs it when ``enabled_by`` is not set in the values."""
+
+
+@dataclass(frozen=True)
 class PlacementKeys:
     """Where a workload's keys sit below its path; None where the chart has no such key."""
 
@@ -120,7 +132,8 @@ class Workload:
     """Where this workload's keys sit in the chart's values (``("webhook",)``; ``()`` for top level)."""
     keys: PlacementKeys = field(default_factory=PlacementKeys)
     resources: Mapping[Arch, Resources] = field(default_factory=dict)
-    """Per-arch requests and limits; a DaemonSet spanning both arches gets the larger of each."""
+    """Per-arch requests and limits; a DaemonSet spanning both arches gets the larger of each. Where
+    ``keys.resources`` is None they are what the add-on's own manifest requests, all containers together."""
     replicas: int | None = None
     """HA replicas for a controller; None where the chart runs one by design (a Job, a singleton)."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)
@@ -128,6 +141,8 @@ class Workload:
     select its pods by them."""
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
+    sidecars: tuple[Sidecar, ...] = ()
+    """Other long-running containers of its pods (init containers run before and add nothing)."""
     host_access: tuple[HostAccess, ...] = ()
     """What its pods need of the node that Pod Security's baseline refuses (node agents only)."""
     manifest_pod: Mapping[str, Any] = field(default_factory=dict)

@@ -122,12 +122,21 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "diskSizeGib": ("integer", False),
         "labels": ("map<string>", False),
         "taints": ("array<ref:TaintSpec>", False),
+        "nodeCapacity": ("ref:NodeCapacitySpec", False),
     },
+    "NodeCapacitySpec": {
+        "vcpus": ("integer", True),
+        "memoryMib": ("integer", True),
+        "maxPods": ("integer", True),
+    },
+    "PodRequestsSpec": {"cpu": ("string", True), "memory": ("string", True)},
     "TaintSpec": {"key": ("string", True), "value": ("string", False), "effect": ("string", False)},
     "WorkloadSpec": {
         "name": ("string", True),
         "images": ("array<string>", True),
         "arches": ("array<string>", False),
+        "requests": ("ref:PodRequestsSpec", False),
+        "replicas": ("integer", False),
     },
     "PoolDescription": {
         "name": ("string", True),

@@ -30,6 +30,8 @@ from armful.core.config import (
     ClusterConfig,
     EndpointConfig,
     NetworkConfig,
+    NodeCapacityConfig,
+    PodRequestsConfig,
     PoolConfig,
     PoolDescriptionConfig,
     PoolsConfig,
@@ -50,6 +52,8 @@ PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     component_types.ClusterSpec: (ClusterConfig, frozenset()),
     component_types.NetworkSpec: (NetworkConfig, frozenset()),
     component_types.WorkloadSpec: (WorkloadConfig, frozenset()),
+    component_types.PodRequestsSpec: (PodRequestsConfig, frozenset()),
+    component_types.NodeCapacitySpec: (NodeCapacityConfig, frozenset()),
     ArmClusterArgs: (StackConfig, frozenset({"region", "grafana_admin_password"})),
     NodePoolsArgs: (PoolsConfig, frozenset({"cluster", "subnet_ids"})),
 }

@@ -469,12 +469,27 @@ def test_public_endpoint_is_off_by_default() -> None:
     assert not endpoint.public_access
 
 
-def test_unknown_family_accepted_with_arch() -> None:
+def test_unknown_family_accepted_with_arch_and_node_capacity() -> None:
+    figures = {"vcpus": 2, "memoryMib": 8192, "maxPods": 29}
     config = parse_stack_config(
-        _config(workerPools=[{"name": "apps", "instanceTypes": ["zz9.large"], "arch": "arm64"}])
+        _config(
+            workerPools=[
+                {"name": "apps", "instanceTypes": ["zz9.large"], "arch": "arm64", "nodeCapacity": figures}
+            ]
+        )
     )
     plan = build_plan("test", config, region="us-west-2")
-    assert plan.worker_pools[0].arch.value == "arm64"
+    (pool,) = plan.worker_pools
+    assert pool.arch.value == "arm64"
+    # 2000m less 60m + 10m kube-reserved; 8192 MiB less 11 x 29 + 255 MiB reserved and 100 MiB eviction.
+    assert (pool.node.cpu_millicores, pool.node.memory_mib, pool.node.pods) == (1930, 7518, 29)
+
+
+def test_an_instance_type_the_catalog_does_not_know_needs_its_figures() -> None:
+    error = _errors(_config(workerPools=[{"name": "apps", "instanceTypes": ["m7g.large", "m7g.huge"]}]))
+    issue = _issue_at(error, "armful:workerPools[0].instanceTypes[1]")
+    assert "no 'm7g.huge'" in issue.problem and "medium, large, xlarge" in issue.problem
+    assert "nodeCapacity" in issue.fix
 
 
 def test_several_field_errors_reported_at_once() -> None:

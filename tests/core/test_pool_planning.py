@@ -280,7 +280,9 @@ def test_rolling_update_replaces_a_quarter_at_most_but_at_least_one(
 
 
 def test_unknown_family_takes_the_configured_arch() -> None:
-    pool = _plan("all-arm", _pool("system", ARM), [_pool("apps", ["zz9.large"], arch="arm64")])["apps"]
+    figures = {"vcpus": 4, "memoryMib": 16384, "maxPods": 58}
+    apps = _pool("apps", ["zz9.large"], arch="arm64", nodeCapacity=figures)
+    pool = _plan("all-arm", _pool("system", ARM), [apps])["apps"]
     assert pool.arch is Arch.ARM64
     assert pool.ami_type == "AL2023_ARM_64_STANDARD"
 
