@@ -49,7 +49,7 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "arm-workers": (
         "arm-workers",
         [
-            _pool("system", "system", "amd64", "AL2023_x86_64_STANDARD", (2, 2, 4), [CRITICAL]),
+            _pool("system", "system", "amd64", "AL2023_x86_64_STANDARD", (3, 3, 6), [CRITICAL]),
             _pool("general-arm", "workers", "arm64", "AL2023_ARM_64_STANDARD", (2, 3, 12), []),
             _pool("batch-arm-spot", "workers", "arm64", "AL2023_ARM_64_STANDARD", (0, 0, 20), [SPOT], "SPOT"),
         ],
@@ -57,7 +57,7 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "all-arm": (
         "all-arm",
         [
-            _pool("system", "system", "arm64", "BOTTLEROCKET_ARM_64", (2, 2, 4), [CRITICAL]),
+            _pool("system", "system", "arm64", "BOTTLEROCKET_ARM_64", (3, 3, 6), [CRITICAL]),
             _pool("general", "workers", "arm64", "BOTTLEROCKET_ARM_64", (3, 3, 15), []),
             _pool("memory", "workers", "arm64", "BOTTLEROCKET_ARM_64", (0, 0, 6), []),
         ],
@@ -65,7 +65,7 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "mixed": (
         "mixed",
         [
-            _pool("system", "system", "arm64", "AL2023_ARM_64_STANDARD", (2, 2, 4), [CRITICAL]),
+            _pool("system", "system", "arm64", "AL2023_ARM_64_STANDARD", (3, 3, 6), [CRITICAL]),
             _pool("arm", "workers", "arm64", "AL2023_ARM_64_STANDARD", (2, 2, 12), []),
             _pool("x86-legacy", "workers", "amd64", "AL2023_x86_64_STANDARD", (1, 1, 6), [AMD64_OPT_IN]),
         ],
@@ -74,7 +74,8 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
 
 # design §6, plus `workloads`: where the user's own workloads land and the values that get them there.
 TOP_LEVEL_KEYS = {
-    "stack", "topology", "pools", "releases", "placement", "managed_addons", "workloads", "findings"
+    "stack", "topology", "pools", "releases", "placement", "managed_addons", "workloads", "capacity",
+    "findings",
 }  # fmt: skip
 POOL_KEYS = {
     "name",

@@ -72,7 +72,7 @@ class ExpectedPool:
 EXPECTED_POOLS: dict[str, dict[str, ExpectedPool]] = {
     "arm-workers": {
         "system": ExpectedPool(
-            X86_AMI, ["m7i.large", "m6i.large"], "system", [CRITICAL], (2, 2, 4), [("/dev/xvda", 50)], 1
+            X86_AMI, ["m7i.large", "m6i.large"], "system", [CRITICAL], (3, 3, 6), [("/dev/xvda", 50)], 1
         ),
         "general-arm": ExpectedPool(
             ARM_AMI, ["m8g.xlarge", "m7g.xlarge"], "workers", [], (2, 3, 12), [("/dev/xvda", 80)], 3
@@ -95,7 +95,7 @@ EXPECTED_POOLS: dict[str, dict[str, ExpectedPool]] = {
             ["m7g.large", "m6g.large"],
             "system",
             [CRITICAL],
-            (2, 2, 4),
+            (3, 3, 6),
             [("/dev/xvda", None), ("/dev/xvdb", 50)],
             1,
         ),
@@ -121,7 +121,7 @@ EXPECTED_POOLS: dict[str, dict[str, ExpectedPool]] = {
     },
     "mixed": {
         "system": ExpectedPool(
-            ARM_AMI, ["m7g.large", "m8g.large"], "system", [CRITICAL], (2, 2, 4), [("/dev/xvda", 50)], 1
+            ARM_AMI, ["m7g.large", "m8g.large"], "system", [CRITICAL], (3, 3, 6), [("/dev/xvda", 50)], 1
         ),
         "arm": ExpectedPool(
             ARM_AMI, ["m8g.xlarge", "m7g.xlarge"], "workers", [], (2, 2, 12), [("/dev/xvda", 50)], 3

@@ -11,7 +11,9 @@ import yaml
 
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
+from armful.core.pools import PoolRole
 from armful.placement.app_placement import arch_placement, pool_placement
+from armful.planning.capacity import Room
 from armful.planning.plan import Plan
 from armful.planning.stack_plan import plan_stack
 from armful.render.command import render_json, render_plan, render_report
@@ -92,6 +94,37 @@ def plan_table(plan: Plan) -> str:
             ],
         )
     )
+    lines += [
+        "",
+        "Capacity at each pool's minimum size (requests against allocatable, node agents on every node)",
+    ]
+    lines.append(
+        render_table(
+            ("pool", "nodes", "allocatable", "requested", "agents per node", "headroom", "pods", "fits"),
+            [
+                (
+                    pool.pool.name,
+                    f"{pool.at_min.nodes} x {pool.pool.node_instance_type}",
+                    _cores_and_gib(pool.allocatable),
+                    _cores_and_gib(pool.requested),
+                    _cores_and_gib(pool.per_node),
+                    _cores_and_gib(pool.headroom),
+                    f"{pool.requested.pods}/{pool.allocatable.pods}",
+                    "yes" if not pool.at_min.unplaced else "NO",
+                )
+                for pool in plan.capacity
+            ],
+        )
+    )
+    workers = [pool for pool in plan.capacity if pool.pool.role is PoolRole.WORKERS]
+    if workers:
+        lines += ["", "Room for applications on each worker node, after the node agents"]
+        lines += [
+            f"  {pool.pool.name} ({pool.pool.arch.value}, {pool.pool.node_instance_type}): "
+            f"{_cores_and_gib(pool.room_for_apps)}, {pool.room_for_apps.pods} pods "
+            f"(node agents take {_cores_and_gib(pool.per_node)}, {pool.per_node.pods} pods)"
+            for pool in workers
+        ]
     lines += ["", "Landing an application on a worker pool (paste into the pod template)"]
     for pool in plan.worker_pools:
         lines.append(f"  {pool.name} ({pool.arch.value}):")
@@ -132,6 +165,10 @@ def _chart_of(plan: Plan, release: str) -> tuple[str, str]:
         if candidate.spec.release == release:
             return candidate.spec.chart, candidate.spec.version
     return "-", "-"
+
+
+def _cores_and_gib(room: Room) -> str:
+    return f"{room.cpu / 1000:.2f} vCPU / {room.memory / 1024:.1f} GiB"
 
 
 def _indented(values: dict) -> list[str]:

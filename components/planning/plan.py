@@ -17,6 +17,7 @@ from armful.core.pool_planner import plan_pools
 from armful.core.pools import PoolPlan, PoolRole, system_pool
 from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
+from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capacity, user_pod_groups
 from armful.planning.releases import (
     ManagedAddonPlan,
     PlacementEntry,
@@ -37,6 +38,7 @@ class Plan:
     managed_addons: tuple[ManagedAddonPlan, ...] = ()
     placement: tuple[PlacementEntry, ...] = ()
     workloads: tuple[WorkloadPlacement, ...] = ()
+    capacity: tuple[PoolCapacity, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
@@ -64,6 +66,7 @@ class Plan:
             "placement": [entry.to_json() for entry in self.placement],
             "managed_addons": [addon.to_json() for addon in self.managed_addons],
             "workloads": [workload.to_json() for workload in self.workloads],
+            "capacity": [pool.to_json() for pool in self.capacity],
             "findings": [finding.to_json() for finding in self.findings],
         }
 
@@ -95,6 +98,12 @@ def build_plan(
     workloads, workload_findings = place_user_workloads(
         config.workloads, config.topology, config.preferred_arch, pools, image_arches, stack
     )
+    addons = [(release.spec, release.values) for release in releases] + [
+        (addon.spec, addon.configuration_values) for addon in managed
+    ]
+    all_placement = placement + managed_placement
+    groups = addon_pod_groups(addons, all_placement, pools) + user_pod_groups(config.workloads, workloads)
+    capacity, capacity_findings = plan_capacity(pools, groups)
     return Plan(
         stack=stack,
         region=region,
@@ -102,7 +111,8 @@ def build_plan(
         pools=pools,
         releases=tuple(releases),
         managed_addons=tuple(managed),
-        placement=tuple(placement + managed_placement),
+        placement=tuple(all_placement),
         workloads=tuple(workloads),
-        findings=tuple(findings + managed_findings + workload_findings),
+        capacity=tuple(capacity),
+        findings=tuple(findings + managed_findings + workload_findings + capacity_findings),
     )
