@@ -816,3 +816,11 @@ def test_a_secret_armful_key_other_than_grafanas_password_is_refused(key: str) -
     assert "secret" in issue.problem and "armful:grafanaAdminPassword" in issue.problem
     assert "without --secret" in issue.fix
     assert mocks.registrations == []
+
+
+def test_no_output_is_read_as_a_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pulumi turns ``str()`` of an Output into an error with this set: nothing may format one."""
+    monkeypatch.setenv("PULUMI_ERROR_OUTPUT_STRING", "1")
+    mocks = RecordingMocks()
+    _run_main("mixed", _stack_config("mixed"), mocks)
+    assert mocks.of_type(ADDON)

@@ -174,7 +174,7 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             kind=WorkloadKind.DAEMONSET,
             images=(eks_image("aws-ebs-csi-driver"),),
             path=("node",),
-            keys=replace(_FIXED, tolerate_all="tolerateAllTaints"),
+            keys=replace(_FIXED, tolerations="tolerations", tolerate_all="tolerateAllTaints"),
             resources=on_both_arches(EBS_CSI_NODE_REQUESTS),
         ),
     ),

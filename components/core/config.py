@@ -67,7 +67,7 @@ class TaintConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _kubernetes_syntax(self) -> TaintConfig:
-        check_taint(self.key, self.value)
+        check_taint(self.key, self.value, eks_node_group=False)
         return self
 
     def to_taint(self) -> Taint:
@@ -75,7 +75,13 @@ class TaintConfig(ConfigModel):
 
 
 class ExtraTaintConfig(TaintConfig):
-    """A taint the user adds to a pool Armful plans: never one of the taints Armful sets by topology."""
+    """A taint the user adds to a pool Armful plans: never one of the taints Armful sets by topology, and
+    within what the EKS node group API takes."""
+
+    @model_validator(mode="after")
+    def _eks_limits(self) -> ExtraTaintConfig:
+        check_taint(self.key, self.value, eks_node_group=True)
+        return self
 
     @field_validator("key")
     @classmethod
@@ -88,9 +94,9 @@ class ExtraTaintConfig(TaintConfig):
         return key
 
 
-def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+def _check_labels(labels: dict[str, str], *, eks_node_group: bool) -> dict[str, str]:
     for key, value in labels.items():
-        check_label(key, value)
+        check_label(key, value, eks_node_group=eks_node_group)
     return labels
 
 
@@ -183,7 +189,7 @@ class PoolConfig(ConfigModel):
     @field_validator("labels")
     @classmethod
     def _labels_not_reserved(cls, labels: dict[str, str]) -> dict[str, str]:
-        _check_labels(labels)
+        _check_labels(labels, eks_node_group=True)
         for key in labels:
             if reserved_label(key):
                 raise ValueError(
@@ -369,7 +375,8 @@ class PoolDescriptionConfig(ConfigModel):
     @field_validator("labels")
     @classmethod
     def _labels_match_the_pool(cls, labels: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        _check_labels(labels)
+        # Nodes of any kind of node group: Kubernetes' rules, not those of EKS's node group API.
+        _check_labels(labels, eks_node_group=False)
         arch, role = info.data.get("arch"), info.data.get("role")
         if arch is not None and labels.get(ARCH_LABEL, arch.value) != arch.value:
             raise ValueError(

@@ -46,36 +46,38 @@ def label_value_problem(value: str, what: str) -> str | None:
     return None
 
 
-def eks_length_problem(text: str, what: str, *, allow_empty: bool) -> str | None:
+def eks_length_problem(text: str, what: str, *, limit: int, allow_empty: bool) -> str | None:
     """The EKS node group API's own limit, stricter than Kubernetes' for prefixed keys."""
     if not text and not allow_empty:
         return f"{what} is empty, which the EKS node group API refuses"
-    if len(text) > EKS_KEY_MAX:
-        return (
-            f"{what} {text!r} is {len(text)} characters; the EKS node group API takes at most {EKS_KEY_MAX}"
-        )
+    if len(text) > limit:
+        return f"{what} {text!r} is {len(text)} characters; the EKS node group API takes at most {limit}"
     return None
 
 
-def check_label(key: str, value: str) -> None:
-    """Raise ValueError (with the fix) for a node label EKS or Kubernetes would refuse."""
-    problem = (
-        qualified_name_problem(key, "label key")
-        or eks_length_problem(key, "label key", allow_empty=False)
-        or label_value_problem(value, f"label {key!r} value")
-        or eks_length_problem(value, f"label {key!r} value", allow_empty=False)
-    )
+def check_label(key: str, value: str, *, eks_node_group: bool) -> None:
+    """Raise ValueError (with the fix) for a node label Kubernetes, or the EKS node group API when Armful
+    creates the node group, would refuse."""
+    problem = qualified_name_problem(key, "label key") or label_value_problem(value, f"label {key!r} value")
+    if eks_node_group:
+        problem = (
+            problem
+            or eks_length_problem(key, "label key", limit=EKS_KEY_MAX, allow_empty=False)
+            or eks_length_problem(value, f"label {key!r} value", limit=EKS_VALUE_MAX, allow_empty=False)
+        )
     if problem:
         raise ValueError(f"{problem}. Fix: use a key such as example.com/team and a value such as payments")
 
 
-def check_taint(key: str, value: str) -> None:
-    """Raise ValueError (with the fix) for a node taint EKS or Kubernetes would refuse."""
-    problem = (
-        qualified_name_problem(key, "taint key")
-        or eks_length_problem(key, "taint key", allow_empty=False)
-        or label_value_problem(value, f"taint {key!r} value")
-        or eks_length_problem(value, f"taint {key!r} value", allow_empty=True)
-    )
+def check_taint(key: str, value: str, *, eks_node_group: bool) -> None:
+    """Raise ValueError (with the fix) for a node taint Kubernetes, or the EKS node group API when Armful
+    creates the node group, would refuse."""
+    problem = qualified_name_problem(key, "taint key") or label_value_problem(value, f"taint {key!r} value")
+    if eks_node_group:
+        problem = (
+            problem
+            or eks_length_problem(key, "taint key", limit=EKS_KEY_MAX, allow_empty=False)
+            or eks_length_problem(value, f"taint {key!r} value", limit=EKS_VALUE_MAX, allow_empty=True)
+        )
     if problem:
         raise ValueError(f"{problem}. Fix: use a key such as example.com/dedicated and a value such as batch")

@@ -6,11 +6,12 @@ selectors only where an image lacks an arch the cluster has.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from armful.core.arch import Arch
 from armful.core.pools import ARCH_LABEL, PoolPlan, system_pool
+from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.values_tree import set_path
 from armful.placement.rules import node_agent_tolerations, system_node_selector, system_tolerations
 from armful.placement.workloads import Resources, Workload, key_path
@@ -37,8 +38,10 @@ def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str,
 
     if workload.kind.is_node_agent:
         selector = {}
-        entries[keys.tolerations] = node_agent_tolerations(pools)
-        entries[keys.tolerate_all] = True
+        if keys.tolerate_all is not None:
+            entries[keys.tolerate_all] = True
+        else:
+            entries[keys.tolerations] = node_agent_tolerations(pools)
         entries[keys.priority_class] = SYSTEM_NODE_CRITICAL
         resources = _largest(
             profile for arch, profile in workload.resources.items() if arch in cluster_arches
@@ -85,23 +88,13 @@ def _largest(profiles: Iterable[Resources]) -> Resources | None:
     if not candidates:
         return None
 
-    def biggest(values: Iterable[str | None]) -> str | None:
+    def biggest(values: Iterable[str | None], size: Callable[[str], float]) -> str | None:
         present = [value for value in values if value]
-        return max(present, key=_quantity) if present else None
+        return max(present, key=size) if present else None
 
     return Resources(
-        cpu=biggest(p.cpu for p in candidates) or candidates[0].cpu,
-        memory=biggest(p.memory for p in candidates) or candidates[0].memory,
-        memory_limit=biggest(p.memory_limit for p in candidates),
-        cpu_limit=biggest(p.cpu_limit for p in candidates),
+        cpu=biggest((p.cpu for p in candidates), parse_cpu) or candidates[0].cpu,
+        memory=biggest((p.memory for p in candidates), parse_memory) or candidates[0].memory,
+        memory_limit=biggest((p.memory_limit for p in candidates), parse_memory),
+        cpu_limit=biggest((p.cpu_limit for p in candidates), parse_cpu),
     )
-
-
-_SUFFIXES = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
-
-
-def _quantity(text: str) -> float:
-    for suffix, factor in sorted(_SUFFIXES.items(), key=lambda item: -len(item[0])):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)

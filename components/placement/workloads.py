@@ -118,7 +118,7 @@ class PlacementKeys:
     topology_spread: KeyPath = "topologySpreadConstraints"
     tolerate_all: KeyPath = None
     """A flag that makes the chart tolerate every taint itself (the EBS CSI node's ``tolerateAllTaints``):
-    set for a node agent instead of listing tolerations."""
+    Armful sets it for a node agent instead of listing tolerations, which are still read."""
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,8 @@ def plan_eks_managed_addons(args: Mapping[str, Any]) -> list[ManagedAddonPlan]:
     if issues or addons is None:
         raise ArgsError(issues, component)
     # Placed by the pools' roles and taints alone: no topology is needed, so none is named in findings.
-    plans, _, findings = plan_managed_addons(addons, None, pools, str(args.get("cluster_name")), "")
+    # Their values never name the cluster, which is an Output when ArmCluster creates it.
+    plans, _, findings = plan_managed_addons(addons, None, pools, "", "")
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these EKS managed add-ons")
     return [plan for plan in plans if not plan.spec.installed_with_cluster]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from armful.core.config import check_kubernetes_version
+from armful.core.config import PoolDescriptionConfig, check_kubernetes_version
 from armful.core.errors import ConfigIssue, StackConfigError
 from armful.planning.plan import build_plan
 from armful.planning.stack_config import parse_stack_config
@@ -536,3 +536,40 @@ def test_several_pool_rule_errors_reported_at_once() -> None:
     ]
     assert all(issue.fix for issue in error.issues)
     assert str(error).startswith("Armful stack config has 6 errors:")
+
+
+def test_described_pools_follow_kubernetes_and_planned_pools_also_eks() -> None:
+    """A node group Armful did not create may carry what Kubernetes allows; one it creates, what EKS takes."""
+    long_key = "team.platform.example.com/" + "d" * 46  # 72 characters: Kubernetes yes, EKS no
+    described = PoolDescriptionConfig.model_validate(
+        {
+            "name": "infra",
+            "role": "workers",
+            "arch": "arm64",
+            "labels": {"node-role.kubernetes.io/infra": ""},
+            "taints": [{"key": long_key, "value": "x"}],
+        }
+    )
+    assert described.taints[0].key == long_key
+    error = _errors(
+        _config(workerPools=[{"name": "apps", "instanceTypes": ["m7g.large"], "taints": [{"key": long_key}]}])
+    )
+    issue = _issue_at(error, "armful:workerPools[0].taints[0]")
+    assert "EKS node group API takes at most 63" in issue.problem
+    error = _errors(
+        _config(
+            workerPools=[{"name": "apps", "instanceTypes": ["m7g.large"], "labels": {"example.com/team": ""}}]
+        )
+    )
+    assert (
+        "empty, which the EKS node group API refuses"
+        in _issue_at(error, "armful:workerPools[0].labels").problem
+    )
+    error = _errors(
+        _config(
+            workerPools=[
+                {"name": "apps", "instanceTypes": ["m7g.large"], "labels": {"Example.com/team": "a"}}
+            ]
+        )
+    )
+    assert "not a DNS subdomain" in _issue_at(error, "armful:workerPools[0].labels").problem

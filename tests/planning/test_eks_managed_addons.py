@@ -84,3 +84,12 @@ def test_the_table_shows_eks_add_ons_beside_the_helm_releases(capsys: pytest.Cap
     assert rows == [
         ["coredns", "EKS", "managed", "add-on", "EKS", "default", "coredns", "Deployment", "system"]
     ]
+
+
+def test_the_ebs_node_tolerations_a_user_gives_are_read_too() -> None:
+    every_taint = [{"operator": "Exists"}]
+    plan = plan_with(
+        "arm-workers",
+        {"awsEbsCsiDriver": {"values": {"node": {"tolerateAllTaints": False, "tolerations": every_taint}}}},
+    )
+    assert not errors(plan)
