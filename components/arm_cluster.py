@@ -19,8 +19,7 @@ from armful.core.errors import CONFIG_NAMESPACE
 from armful.eks_managed_addons import EksManagedAddons
 from armful.network import Network
 from armful.node_pools import NodePools
-from armful.planning.cluster_addons_plan import PlanError
-from armful.planning.plan import Plan, build_plan
+from armful.planning.plan import Plan, PlanError, build_plan
 from armful.planning.releases import placeholders
 from armful.planning.stack_config import SECRET_CONFIG_KEYS, parse_stack_config
 
@@ -182,14 +181,13 @@ class ArmCluster(pulumi.ComponentResource):
         self.cluster_name = self.cluster.kubeconfig_json.apply(lambda _: cluster_config.name)
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.endpoint = self.cluster.kubeconfig_json.apply(endpoint_of_kubeconfig)
-        addons_args = config.addons.model_dump(by_alias=True)
         self.managed_addons = EksManagedAddons(
             f"{name}-managed-addons",
             {
                 "cluster_name": self.cluster_name,
                 "kubernetes_version": cluster_config.kubernetes_version,
                 "pools": self.node_pools.pool_descriptions,
-                "addons": addons_args,
+                "addons": config.addons.managed_args(),
             },
             # CoreDNS and the EBS CSI controller wait for nodes, or EKS reports them degraded.
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
@@ -227,7 +225,7 @@ class ArmCluster(pulumi.ComponentResource):
                 "kubernetes_provider": self.kubernetes_provider,
                 "topology": config.topology.value,
                 "pools": self.node_pools.pool_descriptions,
-                "addons": addons_args,
+                "addons": config.addons.helm_args(),
                 **secrets,
             },
             # The releases wait for nodes, the managed add-ons and the default StorageClass, and are

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from armful.cluster_addons import inherited_options
 from armful.component_types import PoolDescription
 from armful.iam import pod_identity_role
-from armful.planning.cluster_addons_plan import plan_eks_managed_addons
+from armful.planning.eks_managed_addons_plan import plan_eks_managed_addons
 
 
 class EksManagedAddonsArgs(TypedDict):

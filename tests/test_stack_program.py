@@ -25,7 +25,7 @@ from pulumi_harness import RecordingMocks, Registration, run_program
 
 from armful.core.errors import StackConfigError
 from armful.node_pools import NODE_GROUP_TYPE, rolling_update_transform
-from armful.planning.cluster_addons_plan import PlanError
+from armful.planning.plan import PlanError
 
 PROGRAM = ROOT / "__main__.py"
 

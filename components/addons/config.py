@@ -12,6 +12,9 @@ from armful.addons.registry import ADDONS
 from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.config_base import ConfigModel
 
+CONFIGURABLE_MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = tuple(spec for spec in MANAGED_ADDONS if spec.key)
+"""The EKS managed add-ons whose configuration values ``armful:addons`` may override."""
+
 
 class _AddonsBase(ConfigModel):
     def options_for(self, spec: AddonSpec | ManagedAddonSpec) -> ValuesOverrides:
@@ -19,6 +22,18 @@ class _AddonsBase(ConfigModel):
 
     def enabled(self) -> list[AddonSpec]:
         return [spec for spec in ADDONS if self.options_for(spec).enabled]
+
+    def helm_args(self) -> dict[str, Any]:
+        """The Helm add-ons' options, as ClusterAddons takes them (camelCase keys)."""
+        return {spec.key: self.options_for(spec).model_dump(by_alias=True) for spec in ADDONS}
+
+    def managed_args(self) -> dict[str, Any]:
+        """The EKS managed add-ons' overrides, as EksManagedAddons takes them (camelCase keys)."""
+        return {
+            spec.key: self.options_for(spec).model_dump(by_alias=True)
+            for spec in CONFIGURABLE_MANAGED_ADDONS
+            if spec.key
+        }
 
     @model_validator(mode="after")
     def _needs_are_enabled(self) -> _AddonsBase:
@@ -38,8 +53,6 @@ def _default_options(spec: AddonSpec) -> Any:
     return lambda: spec.options(enabled=spec.enabled_by_default)
 
 
-CONFIGURABLE_MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = tuple(spec for spec in MANAGED_ADDONS if spec.key)
-
 AddonsConfig = create_model(  # type: ignore[call-overload]
     "AddonsConfig",
     __base__=_AddonsBase,
@@ -51,8 +64,10 @@ AddonsConfig = create_model(  # type: ignore[call-overload]
         for spec in ADDONS
     },
     **{
-        to_snake(spec.key): (spec.options, Field(default_factory=spec.options, description=spec.summary))
+        to_snake(spec.key or ""): (
+            spec.options,
+            Field(default_factory=spec.options, description=spec.summary),
+        )
         for spec in CONFIGURABLE_MANAGED_ADDONS
-        if spec.key
     },
 )

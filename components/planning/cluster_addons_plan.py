@@ -6,40 +6,31 @@ else that can be wrong with them is found at once, each with the arg's path and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
 
-from armful.addons.config import AddonsConfig
+from armful.addons.config import CONFIGURABLE_MANAGED_ADDONS, AddonsConfig
 from armful.addons.context import VPC_ID
-from armful.addons.registry import SECRETS
+from armful.addons.registry import ADDONS, SECRETS
 from armful.addons.spec import AddonSpec
 from armful.core.config import PoolDescriptionConfig
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
-from armful.core.findings import Finding, FindingLevel
+from armful.core.findings import FindingLevel
 from armful.core.pool_planner import mixed_needs_both_arches, topology_issue
 from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
 from armful.planning.component_args import ArgsError, cluster_name_issues
+from armful.planning.plan import PlanError
 from armful.planning.releases import (
-    ManagedAddonPlan,
     PlacementEntry,
     ReleasePlan,
     placeholders,
-    plan_managed_addons,
     plan_releases,
 )
-
-
-class PlanError(ValueError):
-    """The plan has error findings: something would be stranded, on the wrong arch or miss a pool."""
-
-    def __init__(self, findings: Iterable[Finding], subject: str = "this stack") -> None:
-        self.findings = tuple(f for f in findings if f.level is FindingLevel.ERROR)
-        errors = [f"  - [{f.code}] {f.message}" for f in self.findings]
-        super().__init__(f"Armful will not create {subject}; the plan has errors:\n" + "\n".join(errors))
 
 
 @dataclass(frozen=True)
@@ -203,6 +194,7 @@ def plan_cluster_addons(
         addons = AddonsConfig.model_validate(args.get("addons") or {})
     except ValidationError as error:
         found += issues_under("addons", error)
+    found += misplaced_addon_keys(args, "ClusterAddons", takes_managed=False)
     if not region:
         found.append(
             ConfigIssue(
@@ -247,25 +239,20 @@ def raise_for_missing_deploy_time_args(releases: Sequence[ReleasePlan], args: Ma
         )
 
 
-def plan_eks_managed_addons(args: Mapping[str, Any]) -> list[ManagedAddonPlan]:
-    """Validate EksManagedAddons' args and plan the add-ons it installs; raises ArgsError or PlanError."""
-    component = "EksManagedAddons"
-    issues: list[ConfigIssue] = []
-    pools: tuple[PoolPlan, ...] = ()
-    try:
-        pools = describe_pools(args.get("pools") or (), component=component)
-    except StackConfigError as error:
-        issues += error.issues
-    addons = None
-    try:
-        addons = AddonsConfig.model_validate(args.get("addons") or {})
-    except ValidationError as error:
-        issues += issues_under("addons", error)
-    if issues or addons is None:
-        raise ArgsError(issues, component)
-    # Placed by the pools' roles and taints alone: no topology is needed, so none is named in findings.
-    # Their values never name the cluster, which is an Output when ArmCluster creates it.
-    plans, _, findings = plan_managed_addons(addons, None, pools, "", "")
-    if any(finding.level is FindingLevel.ERROR for finding in findings):
-        raise PlanError(findings, subject="these EKS managed add-ons")
-    return [plan for plan in plans if not plan.spec.installed_with_cluster]
+def misplaced_addon_keys(
+    args: Mapping[str, Any], component: str, *, takes_managed: bool
+) -> list[ConfigIssue]:
+    """An add-on the component does not install would be silently ignored: say where it belongs."""
+    other_kind = ADDONS if takes_managed else CONFIGURABLE_MANAGED_ADDONS
+    theirs = {spec.key for spec in other_kind} | {to_snake(spec.key or "") for spec in other_kind}
+    elsewhere = "ClusterAddons" if takes_managed else "EksManagedAddons"
+    return [
+        ConfigIssue(
+            f"addons.{key}",
+            f"{key} is {'a Helm add-on' if takes_managed else 'an EKS managed add-on'}, which {component} does "
+            "not install",
+            f"give it to {elsewhere} (ArmCluster takes both)",
+        )
+        for key in args.get("addons") or {}
+        if key in theirs
+    ]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,15 @@ from armful.planning.releases import (
     plan_releases,
 )
 from armful.planning.stack_config import StackConfig
+
+
+class PlanError(ValueError):
+    """The plan has error findings: something would be stranded, on the wrong arch or miss a pool."""
+
+    def __init__(self, findings: Iterable[Finding], subject: str = "this stack") -> None:
+        self.findings = tuple(f for f in findings if f.level is FindingLevel.ERROR)
+        errors = [f"  - [{f.code}] {f.message}" for f in self.findings]
+        super().__init__(f"Armful will not create {subject}; the plan has errors:\n" + "\n".join(errors))
 
 
 @dataclass(frozen=True)

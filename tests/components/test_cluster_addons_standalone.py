@@ -21,7 +21,8 @@ from armful.core.arch import Arch
 from armful.core.errors import StackConfigError
 from armful.core.taints import Taint, TaintEffect
 from armful.placement.scheduler import NodeProfile, evaluate
-from armful.planning.cluster_addons_plan import PlanError, describe_pools, release_order
+from armful.planning.cluster_addons_plan import describe_pools, release_order
+from armful.planning.plan import PlanError
 from armful.planning.releases import ReleasePlan, pod_spec_at, workload_enabled
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -420,3 +421,16 @@ def test_the_collector_exporting_to_otlp_gets_no_aws_role() -> None:
     }
     assert "opentelemetry-collector" not in accounts
     assert "aws-load-balancer-controller" in accounts and "fluent-bit" in accounts
+
+
+def test_an_eks_managed_add_on_given_to_cluster_addons_says_where_it_belongs() -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(StackConfigError) as raised:
+        run_program(
+            lambda: ClusterAddons("addons", base_args(kubeconfig="{}", addons={"coredns": {"values": {}}})),
+            mocks=mocks,
+        )
+    (issue,) = raised.value.issues
+    assert issue.path == "addons.coredns"
+    assert "EKS managed add-on" in issue.problem and "EksManagedAddons" in issue.fix
+    assert mocks.registrations == []

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 from example_stacks import stack_file_config
 
+from armful.addons.eks_managed import EBS_CSI_DRIVER, POD_IDENTITY
 from armful.cli.main import main
 from armful.core.errors import StackConfigError
+from armful.planning.eks_managed_addons_plan import install_order
 from armful.planning.plan import Plan, build_plan
+from armful.planning.releases import ManagedAddonPlan
 from armful.planning.stack_config import parse_stack_config, strip_namespace
 
 
@@ -93,3 +96,10 @@ def test_the_ebs_node_tolerations_a_user_gives_are_read_too() -> None:
         {"awsEbsCsiDriver": {"values": {"node": {"tolerateAllTaints": False, "tolerations": every_taint}}}},
     )
     assert not errors(plan)
+
+
+def test_an_add_on_listed_before_what_it_needs_stops_the_install_order() -> None:
+    agent, ebs = ManagedAddonPlan(POD_IDENTITY, {}), ManagedAddonPlan(EBS_CSI_DRIVER, {})
+    assert install_order([agent, ebs]) == [agent, ebs]
+    with pytest.raises(ValueError, match="aws-ebs-csi-driver needs eks-pod-identity-agent"):
+        install_order([ebs, agent])
