@@ -56,9 +56,9 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
         if not pool_issues and arch is not None:
             plans.append(_plan_pool(config, pool, role, arch))
 
-    if config.topology.workers_need_every_arch and not issues:
-        issues += mixed_needs_both_arches(
-            plans, config_path("workerPools"), "a worker pool with {arches} instance types"
+    if not issues:
+        issues += workers_of_every_arch_issues(
+            config.topology, plans, config_path("workerPools"), "a worker pool with {arches} instance types"
         )
     raise_if_any(issues)
     return plans
@@ -222,27 +222,33 @@ def topology_issue(topology: Topology, role: PoolRole, what: str, path: str, rem
     )
 
 
-def mixed_needs_both_arches(pools: Sequence[PoolPlan], path: str, remedy: str) -> list[ConfigIssue]:
-    """``mixed`` is x86 and Graviton worker pools side by side: one arch alone is another topology."""
+def workers_of_every_arch_issues(
+    topology: Topology, pools: Sequence[PoolPlan], path: str, remedy: str
+) -> list[ConfigIssue]:
+    """A topology whose workers must span every arch it allows: one arch alone is another topology."""
+    if not topology.workers_need_every_arch:
+        return []
     worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS}
-    missing = sorted(set(Arch) - worker_arches)
+    missing = sorted(topology.traits.worker_arches - worker_arches)
     if not missing:
         return []
+    system_arches = {pool.arch for pool in pools if pool.role is PoolRole.SYSTEM}
+    fitting = [
+        other.value
+        for other in Topology
+        if not other.workers_need_every_arch
+        and other.traits.worker_arches == worker_arches
+        and system_arches <= other.traits.system_arches
+    ]
     return [
         ConfigIssue(
             path,
-            f"topology mixed needs worker pools of both architectures, but none is {', '.join(missing)}",
-            f"add {remedy.format(arches=' or '.join(missing))}" + _other_topology(pools, missing),
+            f"topology {topology.value} ({topology.summary}) needs worker pools of each of its arches, but "
+            f"none is {', '.join(missing)}",
+            f"add {remedy.format(arches=' or '.join(missing))}"
+            + (f", or pick topology {' or '.join(fitting)}" if fitting else ""),
         )
     ]
-
-
-def _other_topology(pools: Sequence[PoolPlan], missing: list[Arch]) -> str:
-    """The topology that fits Graviton-only workers; none fits x86-only workers (Armful is for Arm)."""
-    if missing != [Arch.AMD64]:
-        return ""
-    system = {pool.arch for pool in pools if pool.role is PoolRole.SYSTEM}
-    return ", or pick topology " + ("arm-workers" if system == {Arch.AMD64} else "all-arm")
 
 
 def pool_config_path(pools: Sequence[PoolPlan], pool: PoolPlan) -> tuple[str | int, ...]:

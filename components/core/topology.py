@@ -28,6 +28,8 @@ class TopologyTraits:
     has_preferred_arch: bool
     """Apps land on the preferred arch (``preferredArch``); pools of the other arch are tainted, and an
     app without a build of the preferred arch goes to them instead of being an error."""
+    default_app_arch: Arch = Arch.ARM64
+    """Where apps land unless they or ``preferredArch`` say otherwise: Graviton, as Armful is for Arm."""
 
 
 class Topology(StrEnum):
@@ -55,11 +57,11 @@ class Topology(StrEnum):
         return self.traits.has_preferred_arch
 
     def app_arch(self, preferred: Arch | None) -> Arch:
-        """The arch apps land on unless they say otherwise: the preferred one where the topology has
-        one (arm64 unless set), else Graviton, which every other topology's workers are."""
+        """The arch apps land on unless they say otherwise: the preferred one where the topology takes
+        one, else its default."""
         if self.has_preferred_arch and preferred is not None:
             return preferred
-        return Arch.ARM64
+        return self.traits.default_app_arch
 
     def tainted_arch(self, arch: Arch, preferred: Arch | None) -> bool:
         """Whether worker pools of ``arch`` carry the arch taint that makes apps opt in to them."""

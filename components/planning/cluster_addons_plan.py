@@ -20,7 +20,7 @@ from armful.addons.spec import AddonSpec
 from armful.core.config import PoolDescriptionConfig
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
 from armful.core.findings import FindingLevel
-from armful.core.pool_planner import mixed_needs_both_arches, topology_issue
+from armful.core.pool_planner import topology_issue, workers_of_every_arch_issues
 from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
 from armful.planning.component_args import ArgsError, cluster_name_issues
@@ -156,9 +156,9 @@ def _topology_issues(topology: Topology, pools: Sequence[PoolPlan]) -> list[Conf
         for index, pool in enumerate(pools)
         if pool.arch not in topology.allowed_arches(pool.role)
     ]
-    if topology.workers_need_every_arch and not issues:
-        issues += mixed_needs_both_arches(
-            pools, "pools", "the cluster's {arches} worker pools to the description"
+    if not issues:
+        issues += workers_of_every_arch_issues(
+            topology, pools, "pools", "the cluster's {arches} worker pools to the description"
         )
     return issues
 

@@ -573,3 +573,17 @@ def test_described_pools_follow_kubernetes_and_planned_pools_also_eks() -> None:
         )
     )
     assert "not a DNS subdomain" in _issue_at(error, "armful:workerPools[0].labels").problem
+
+
+@pytest.mark.parametrize(("system", "suggested"), [("m7g.large", "all-arm"), ("m7i.large", "arm-workers")])
+def test_mixed_with_graviton_workers_only_suggests_the_topology_that_fits(system: str, suggested: str) -> None:
+    error = _errors(
+        _config(
+            topology="mixed",
+            systemPool={"name": "system", "instanceTypes": [system]},
+            workerPools=[{"name": "apps", "instanceTypes": ["m7g.large"]}],
+        )
+    )
+    issue = _issue_at(error, "armful:workerPools")
+    assert "none is amd64" in issue.problem
+    assert issue.fix.endswith(f"or pick topology {suggested}")
