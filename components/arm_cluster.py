@@ -33,7 +33,7 @@ CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterA
 
 class ArmClusterArgs(TypedDict):
     topology: str
-    """arm-workers, all-arm or mixed."""
+    """arm-workers, all-arm or mixed: which architecture each role's pools may have."""
     cluster: ClusterSpec
     """The EKS control plane: name, Kubernetes version, endpoint access, admins."""
     system_pool: PoolSpec

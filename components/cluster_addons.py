@@ -2,8 +2,8 @@
 
 On its own it installs on an EKS cluster you already have: give it the cluster's Kubernetes provider (or a
 kubeconfig) and a description of its pools (names, role, arch, labels, taints), and every controller goes
-to the system pool while every node agent reaches every pool. Inside ``ArmCluster`` it installs what the
-stack's plan decided.
+to the system pool while every node agent reaches every pool. Inside ``ArmCluster`` it gets the stack's
+pools and add-on config, so it plans the same releases the stack's plan shows.
 
 No ``from __future__ import annotations`` here: Pulumi's component analyzer reads these annotations at
 run time to infer the package schema (``plugin/``), so they must be real types, not strings.

@@ -26,11 +26,11 @@ class NetworkArgs(TypedDict):
     cluster_name: str
     """The EKS cluster's name, for the subnet tags the load balancer controller discovers subnets by."""
     cidr: NotRequired[str]
-    """The VPC's IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
+    """A VPC Armful creates: its IPv4 block, /16 to /20 (default 10.0.0.0/16)."""
     availability_zones: NotRequired[int]
-    """How many AZs to spread subnets over, 2 to 6 (default 3)."""
+    """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
     single_nat_gateway: NotRequired[bool]
-    """One NAT gateway instead of one per AZ: cheaper, but one AZ's outage cuts all egress."""
+    """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
 
 
 class Network(pulumi.ComponentResource):

@@ -26,7 +26,7 @@ class NodePoolsArgs(TypedDict):
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets for the nodes, in at least two AZs."""
     topology: str
-    """arm-workers, all-arm or mixed."""
+    """arm-workers, all-arm or mixed: which architecture each role's pools may have."""
     system_pool: PoolSpec
     """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
     worker_pools: Sequence[PoolSpec]

@@ -324,8 +324,20 @@ def test_stack_names_resolve_in_the_pulumi_project_of_the_current_directory(
     status, out, _ = _run(capsys, "--stack", "prod", "--format", "json")
     assert status == 0
     assert json.loads(out)["stack"] == "prod"
+    status, out, _ = _run(capsys, "--stack", "acme/platform/prod", "--format", "json")
+    assert status == 0, "a fully qualified stack name reads the stack's own file"
 
     monkeypatch.chdir(tmp_path)
     status, out, err = _run(capsys, "--stack", "prod")
     assert status == 2 and out == ""
     assert "no Pulumi project (Pulumi.yaml)" in err and "--stack-file" in err
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "Pulumi.latin.yaml"
+    path.write_bytes((STACKS_DIR / "Pulumi.mixed.yaml").read_bytes().replace(b"legacy", b"l\xe9gacy", 1))
+    status, out, err = _run(capsys, "--stack-file", str(path))
+    assert (status, out) == (2, "")
+    assert "is not UTF-8" in err and "save the file as UTF-8" in err

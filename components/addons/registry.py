@@ -32,5 +32,7 @@ BY_RELEASE: dict[str, AddonSpec] = {spec.release: spec for spec in ADDONS}
 
 SECRETS: tuple[DeployTime, ...] = tuple(secret for spec in ADDONS for secret in spec.secrets)
 """Every secret an add-on needs: the Pulumi layer reads each with ``require_secret``."""
-SECRET_CONFIG_KEYS: dict[str, str] = {secret.name: secret.secret_config_key or "" for secret in SECRETS}
+SECRET_CONFIG_KEYS: dict[str, str] = {
+    secret.name: secret.secret_config_key for secret in SECRETS if secret.secret_config_key
+}
 """The plan's name for each secret → its key under ``armful:``."""

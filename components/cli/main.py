@@ -1,4 +1,4 @@
-"""Argument parsing and dispatch for ``python -m armful <command>``."""
+"""Argument parsing and dispatch for ``armful <command>`` (and ``python -m armful``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from armful.core.errors import StackConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m armful", description="Armful: EKS on Graviton, offline.")
+    parser = argparse.ArgumentParser(prog="armful", description="Armful: EKS on Graviton, offline.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("plan", help="validate a stack's config and show what pulumi up will build")
@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_stack_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
     source = parser.add_mutually_exclusive_group(required=required)
-    source.add_argument("--stack", help="a stack in stacks/, e.g. arm-workers")
+    source.add_argument(
+        "--stack", help="a stack of the Pulumi project here (its stackConfigDir), e.g. arm-workers"
+    )
     source.add_argument("--stack-file", type=Path, help="path to any Pulumi.<stack>.yaml")
 
 

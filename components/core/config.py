@@ -133,6 +133,8 @@ class NodeCapacityConfig(ConfigModel):
 
 
 class PoolConfig(ConfigModel):
+    """A node pool Armful creates: one EKS managed node group of one architecture."""
+
     name: Annotated[str, Field(pattern=DNS_LABEL)]
     """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
     instance_types: Annotated[list[str], Field(min_length=1)]
@@ -204,6 +206,8 @@ class PoolConfig(ConfigModel):
 
 
 class EndpointConfig(ConfigModel):
+    """Who can reach the cluster's API server."""
+
     private_access: bool = True
     """Must stay true (default): nodes and in-cluster add-ons reach the API server over the private endpoint."""
     allow_public_internet: bool = False
@@ -237,6 +241,8 @@ class EndpointConfig(ConfigModel):
 
 
 class ClusterConfig(ConfigModel):
+    """The EKS control plane."""
+
     name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")]
     """The EKS cluster's name."""
     allow_extended_support: bool = False
@@ -284,7 +290,7 @@ _SUBNET_ID = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 
 
 class NetworkConfig(ConfigModel):
-    """Either a VPC Armful creates (the default) or an existing one given by id and private subnets."""
+    """The VPC: one Armful creates (the default) or an existing one."""
 
     vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = None
     """An existing VPC; leave out to let Armful create one."""
@@ -344,7 +350,7 @@ class NetworkConfig(ConfigModel):
 
 
 class WorkloadConfig(ConfigModel):
-    """One of the user's own applications, so ``plan`` can say where it lands and what it needs."""
+    """One of your own applications, so the plan shows where it lands and what it needs."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
     """The application's name."""
@@ -403,7 +409,7 @@ class PoolsConfig(ConfigModel):
     """A topology and its pools: all ``NodePools`` needs, on a cluster of Armful's or an existing one."""
 
     topology: Topology
-    """arm-workers, all-arm or mixed."""
+    """arm-workers, all-arm or mixed: which architecture each role's pools may have."""
     preferred_arch: Arch | None = None
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
     system_pool: PoolConfig

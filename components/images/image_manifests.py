@@ -14,7 +14,7 @@ from typing import Any
 from armful.images.image_platforms import ErrorKind, ImageError
 from armful.images.registry_auth import RegistryAuth
 from armful.images.registry_transport import (
-    Image,
+    ImageRead,
     Response,
     describe_host,
     netloc_of,
@@ -64,7 +64,7 @@ def _verify_digest(body: bytes, digest: str, what: str, served_by: str) -> None:
         )
 
 
-def _served_by(image: Image, response: Response) -> str:
+def _served_by(image: ImageRead, response: Response) -> str:
     return describe_host(netloc_of(response.url), image.ref.registry)
 
 
@@ -88,7 +88,7 @@ class ManifestReader:
         self._auth = auth
         self._verify_children = verify_children
 
-    def read_platforms(self, image: Image) -> tuple[str, set[str]]:
+    def read_platforms(self, image: ImageRead) -> tuple[str, set[str]]:
         """The image's digest and platforms; raises ``ImageError`` when there are none."""
         ref = image.ref
         what = f"manifest of {image.text}"
@@ -108,7 +108,7 @@ class ManifestReader:
         return digest, platforms
 
     def _platforms_of_document(
-        self, image: Image, document: dict[str, Any], content_type: str, *, what: str, depth: int
+        self, image: ImageRead, document: dict[str, Any], content_type: str, *, what: str, depth: int
     ) -> set[str]:
         media_type = document.get("mediaType") if isinstance(document.get("mediaType"), str) else content_type
         if media_type in _INDEX_TYPES or (
@@ -123,7 +123,9 @@ class ManifestReader:
             return self._platform_of_config(image, document, what=what)
         raise ImageError(ErrorKind.UNSUPPORTED, f"{what} has unsupported media type {media_type or 'none'!r}")
 
-    def _platforms_of_index(self, image: Image, index: dict[str, Any], *, what: str, depth: int) -> set[str]:
+    def _platforms_of_index(
+        self, image: ImageRead, index: dict[str, Any], *, what: str, depth: int
+    ) -> set[str]:
         entries = index.get("manifests")
         if not isinstance(entries, list):
             raise ImageError(ErrorKind.MALFORMED, f"malformed {what}: 'manifests' is not a list")
@@ -165,7 +167,7 @@ class ManifestReader:
             )
         return found
 
-    def _require_child(self, image: Image, digest: str, label: str) -> None:
+    def _require_child(self, image: ImageRead, digest: str, label: str) -> None:
         url = f"{image.base_url}/v2/{image.ref.repository}/manifests/{digest}"
         what = f"index child {digest} ({label}) of {image.text}"
         response = self._auth.fetch(image, "HEAD", url, what=what, accept=MANIFEST_ACCEPT, limit=0)
@@ -184,7 +186,7 @@ class ManifestReader:
         if fetched:  # a body in hand is checked like any other fetched by digest
             _verify_digest(response.body, digest, what, _served_by(image, response))
 
-    def _get_manifest(self, image: Image, reference: str, *, what: str, child: bool = False) -> Response:
+    def _get_manifest(self, image: ImageRead, reference: str, *, what: str, child: bool = False) -> Response:
         url = f"{image.base_url}/v2/{image.ref.repository}/manifests/{reference}"
         response = self._auth.fetch(
             image, "GET", url, what=what, accept=MANIFEST_ACCEPT, limit=MAX_MANIFEST_BYTES
@@ -207,7 +209,7 @@ class ManifestReader:
         raise_for_status(image, response, what)
         return response
 
-    def _platform_of_config(self, image: Image, manifest: dict[str, Any], *, what: str) -> set[str]:
+    def _platform_of_config(self, image: ImageRead, manifest: dict[str, Any], *, what: str) -> set[str]:
         config = manifest.get("config")
         if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
             raise ImageError(ErrorKind.MALFORMED, f"malformed {what}: no config descriptor")

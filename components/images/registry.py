@@ -49,7 +49,7 @@ from armful.images.registry_transport import (
     DEFAULT_MAX_RETRY_AFTER,
     DEFAULT_READ_TIMEOUT,
     CallState,
-    Image,
+    ImageRead,
     RegistryTransport,
     base_url_for,
 )
@@ -160,7 +160,7 @@ class RegistryClient:
             ref = parse_reference(text)
         except InvalidReferenceError as exc:
             return _failed(text, ErrorKind.INVALID_REFERENCE, f"invalid image reference {text!r}: {exc}")
-        image = Image(
+        image = ImageRead(
             text=text,
             ref=ref,
             base_url=base_url_for(ref.registry, self._transport.insecure_registries),

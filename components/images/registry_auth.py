@@ -21,7 +21,7 @@ from armful.images.reference import ImageReference
 from armful.images.registry_transport import (
     DEFAULT_PORTS,
     PLAIN_HTTP_RULE,
-    Image,
+    ImageRead,
     RegistryTransport,
     Response,
     describe_host,
@@ -86,7 +86,9 @@ class RegistryAuth:
             cached = dict(self._by_repository.get((ref.registry, ref.repository), {}))
         return {origin: value for origin, (value, expires) in cached.items() if expires > now}
 
-    def fetch(self, image: Image, method: str, url: str, *, what: str, accept: str, limit: int) -> Response:
+    def fetch(
+        self, image: ImageRead, method: str, url: str, *, what: str, accept: str, limit: int
+    ) -> Response:
         """One request with retries, answering one auth challenge if the registry sends 401."""
         response = self._transport.send(image, method, url, what=what, accept=accept, limit=limit)
         if response.status != 401:
@@ -143,7 +145,7 @@ class RegistryAuth:
 
     def _authorize(
         self,
-        image: Image,
+        image: ImageRead,
         challenge: Challenge,
         what: str,
         *,

@@ -62,7 +62,7 @@ class CallState:
 
 
 @dataclass
-class Image:
+class ImageRead:
     """One image being read: what to call it in messages and, per origin, the auth header to send there.
 
     ``authorizations`` maps an origin (``https://host:443``) to the header that answered that origin's
@@ -227,7 +227,7 @@ def _tries(response: Response) -> str:
     return f" after {response.attempts} attempts" if response.attempts > 1 else ""
 
 
-def raise_for_status(image: Image, response: Response, what: str) -> None:
+def raise_for_status(image: ImageRead, response: Response, what: str) -> None:
     status = response.status
     if 200 <= status < 300:
         return
@@ -310,7 +310,7 @@ class RegistryTransport:
 
     def send(
         self,
-        image: Image,
+        image: ImageRead,
         method: str,
         url: str,
         *,
@@ -401,7 +401,7 @@ class RegistryTransport:
 
     def _send_once(
         self,
-        image: Image,
+        image: ImageRead,
         method: str,
         url: str,
         headers: dict[str, str],
@@ -467,7 +467,7 @@ class RegistryTransport:
                 )
         raise AssertionError("unreachable: the last hop returns or raises")  # pragma: no cover
 
-    def _check_redirect(self, image: Image, source: httpx.URL, target: httpx.URL, what: str) -> None:
+    def _check_redirect(self, image: ImageRead, source: httpx.URL, target: httpx.URL, what: str) -> None:
         """Refuse a redirect to plain HTTP unless the target may be spoken to without TLS."""
         if target.scheme == "https":
             return
@@ -485,7 +485,7 @@ class RegistryTransport:
 
     def _mark_dead(
         self,
-        image: Image,
+        image: ImageRead,
         exc: httpx.TransportError,
         host: str,
         message: str,

@@ -1,7 +1,8 @@
-"""Stack config → Helm releases with their exact values, where each workload lands, and findings.
+"""Add-on config → Helm releases and EKS managed add-ons with their exact values, where each workload
+lands, and findings.
 
-The values each release gets are, in order: placement (``armful.placement.values``), the add-on's
-own chart values, the user's overrides. Placement is then proven with the scheduler model on the
+The values each gets are, in order: placement (``armful.placement.values``), the add-on's own chart
+(or configuration) values, the user's overrides. Placement is then proven with the scheduler model on the
 final values, so an override that strands a component or narrows a node agent is an error.
 """
 

@@ -11,7 +11,7 @@ import yaml
 from armful.core.errors import ConfigIssue, StackConfigError
 from armful.planning.stack_config import strip_namespace
 
-PROJECT_FILE = "Pulumi.yaml"
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,14 @@ def stack_file_path(stack: str, start: Path | None = None) -> Path:
     has a ``Pulumi.yaml``, as the Pulumi CLI finds its project. Wherever Armful itself is installed."""
     folder = (start or Path.cwd()).resolve()
     project = next(
-        (d / PROJECT_FILE for d in (folder, *folder.parents) if (d / PROJECT_FILE).is_file()), None
+        (d / name for d in (folder, *folder.parents) for name in PROJECT_FILES if (d / name).is_file()), None
     )
     if project is None:
         raise StackConfigError(
             [
                 ConfigIssue(
                     "--stack",
-                    f"no Pulumi project ({PROJECT_FILE}) in {folder} or any folder above it, so stack "
+                    f"no Pulumi project ({PROJECT_FILES[0]}) in {folder} or any folder above it, so stack "
                     f"{stack!r} has no stack file to read",
                     "run from your Pulumi project's folder, or give --stack-file PATH",
                 )
@@ -49,7 +49,8 @@ def stack_file_path(stack: str, start: Path | None = None) -> Path:
         ) from None
     config_dir = settings.get("stackConfigDir") if isinstance(settings, dict) else None
     base = project.parent / config_dir if isinstance(config_dir, str) and config_dir else project.parent
-    return base / f"Pulumi.{stack}.yaml"
+    # A fully qualified name (org/project/stack) keeps its config under the stack's own name.
+    return base / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
 
 
 def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
@@ -66,7 +67,17 @@ def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
             ]
         )
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as error:
+        raise StackConfigError(
+            [
+                ConfigIssue(
+                    str(path),
+                    f"byte {error.start} is not UTF-8 ({error.reason})",
+                    "save the file as UTF-8, as Pulumi reads it",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as error:
         raise StackConfigError(
             [ConfigIssue(str(path), f"not valid YAML: {error}", "fix the YAML syntax")]

@@ -39,11 +39,13 @@ from armful.core.config import (
     WorkloadConfig,
 )
 from armful.core.config_base import ConfigModel
+from armful.network import NetworkArgs
 from armful.node_pools import NodePoolsArgs
 from armful.planning.node_pools_plan import plan_node_pools
 from armful.planning.stack_config import StackConfig
 
 # TypedDict → (model, args the component takes that are not config: Pulumi resources, secrets, region).
+NOT_CONFIG = frozenset({"region", *(secret.name for secret in SECRETS)})
 PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     component_types.TaintSpec: (TaintConfig, frozenset()),
     component_types.PoolSpec: (PoolConfig, frozenset()),
@@ -54,10 +56,15 @@ PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     component_types.WorkloadSpec: (WorkloadConfig, frozenset()),
     component_types.PodRequestsSpec: (PodRequestsConfig, frozenset()),
     component_types.NodeCapacitySpec: (NodeCapacityConfig, frozenset()),
-    ArmClusterArgs: (StackConfig, frozenset({"region", "grafana_admin_password"})),
+    ArmClusterArgs: (StackConfig, NOT_CONFIG),
     NodePoolsArgs: (PoolsConfig, frozenset({"cluster", "subnet_ids"})),
 }
 MODEL_OF = {typed: model for typed, (model, _) in PAIRS.items()}
+# Component args that take some of a model's fields: those must match it, the rest are the component's own.
+PARTS: list[tuple[type, type[BaseModel], frozenset[str]]] = [
+    (NetworkArgs, NetworkConfig, frozenset({"cidr", "availability_zones", "single_nat_gateway"})),
+    (ClusterAddonsArgs, PoolsConfig, frozenset({"topology"})),
+]
 # Shapes other languages get as a free-form map: the model behind it validates each add-on's own keys.
 FREE_FORM_MODELS = {AddonsConfig: ("map", "str", "any")}
 
@@ -135,6 +142,21 @@ def parity_problems(typed: type, model: type[BaseModel], extras: frozenset[str] 
 def test_each_typed_dict_matches_its_model(typed: type) -> None:
     model, extras = PAIRS[typed]
     assert parity_problems(typed, model, extras) == [], f"{typed.__name__} against {model.__name__}"
+
+
+@pytest.mark.parametrize("typed", [t for t in PAIRS if t.__module__ == component_types.__name__], ids=str)
+def test_each_shape_is_described_as_its_model(typed: type) -> None:
+    """The schema's type description comes from the TypedDict's docstring; the model's says the same."""
+    assert inspect.getdoc(typed) == inspect.getdoc(MODEL_OF[typed])
+
+
+@pytest.mark.parametrize(("typed", "model", "fields"), PARTS, ids=lambda part: getattr(part, "__name__", ""))
+def test_component_args_that_take_a_models_fields_match_it(
+    typed: type, model: type[BaseModel], fields: frozenset[str]
+) -> None:
+    hints = get_type_hints(typed, localns=vars(pulumi.output), include_extras=True)
+    problems = parity_problems(typed, model, frozenset(hints) - fields)
+    assert [problem for problem in problems if problem.split(":", 1)[0] in fields] == []
 
 
 class _Spec(TypedDict):

@@ -576,7 +576,9 @@ def test_described_pools_follow_kubernetes_and_planned_pools_also_eks() -> None:
 
 
 @pytest.mark.parametrize(("system", "suggested"), [("m7g.large", "all-arm"), ("m7i.large", "arm-workers")])
-def test_mixed_with_graviton_workers_only_suggests_the_topology_that_fits(system: str, suggested: str) -> None:
+def test_mixed_with_graviton_workers_only_suggests_the_topology_that_fits(
+    system: str, suggested: str
+) -> None:
     error = _errors(
         _config(
             topology="mixed",
