@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from armful.component_types import PoolInfo, PoolSpec
-from armful.core.pool_planner import check_ec2_architectures
+from armful.core.pool_planner import check_ec2_architectures, check_ec2_figures
 from armful.core.pools import PoolPlan
 from armful.iam import RoleWithPolicies, node_role
 from armful.planning.node_pools_plan import plan_node_pools
@@ -137,11 +137,9 @@ def _instance_types_checked_with_ec2(
     ]
 
     def verify(results: list[Any]) -> list[str]:
-        check_ec2_architectures(
-            pools,
-            pool,
-            {t: list(r.supported_architectures) for t, r in zip(pool.instance_types, results, strict=True)},
-        )
+        answers = dict(zip(pool.instance_types, results, strict=True))
+        check_ec2_architectures(pools, pool, {t: list(r.supported_architectures) for t, r in answers.items()})
+        check_ec2_figures(pools, pool, {t: (r.default_vcpus, r.memory_size) for t, r in answers.items()})
         return list(pool.instance_types)
 
     return pulumi.Output.all(*lookups).apply(verify)

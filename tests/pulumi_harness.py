@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from ec2_catalog import ec2_instance_types
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from armful.core.arch import Arch, arch_of_instance_type
+from armful.core.instance_catalog import instance_type as instance_type_figures
 
 
 class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -63,6 +65,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Answers every registration and invoke the programs make, and keeps what they asked for."""
 
     ec2_architectures: Mapping[str, list[str]] = field(default_factory=dict)
+    ec2_figures: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """(vCPUs, memory MiB) getInstanceType answers for a type, where a test wants EC2 to differ."""
     availability_zones: Mapping[str, str] = field(
         default_factory=lambda: {
             "us-west-2a": "usw2-az1",
@@ -100,6 +104,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {
                 "instanceType": instance_type,
                 "supportedArchitectures": self._architectures(instance_type),
+                **self._figures(instance_type),
             }, []
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             # EKS answers its default version for the Kubernetes version, or the newest with mostRecent.
@@ -114,6 +119,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return list(self.ec2_architectures[instance_type])
         arch = arch_of_instance_type(instance_type)
         return {Arch.ARM64: ["arm64"], Arch.AMD64: ["i386", "x86_64"], None: []}[arch]
+
+    def _figures(self, instance_type: str) -> dict[str, int]:
+        """EC2's vCPUs and memory for the type, from moto's copy of its catalog (else Armful's own)."""
+        if instance_type in self.ec2_figures:
+            vcpus, memory = self.ec2_figures[instance_type]
+            return {"defaultVcpus": vcpus, "memorySize": memory}
+        described = (ec2_instance_types() or {}).get(instance_type)
+        if described is not None:
+            return {
+                "defaultVcpus": described["VCpuInfo"]["DefaultVCpus"],
+                "memorySize": described["MemoryInfo"]["SizeInMiB"],
+            }
+        known = instance_type_figures(instance_type)
+        return {} if known is None else {"defaultVcpus": known.vcpus, "memorySize": known.memory_mib}
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]

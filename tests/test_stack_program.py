@@ -348,6 +348,16 @@ def test_ec2_disagreeing_with_the_table_fails_the_program() -> None:
     assert "Fix: " in message
 
 
+def test_ec2_disagreeing_with_the_catalogs_figures_fails_the_program() -> None:
+    mocks = RecordingMocks(ec2_figures={"m7g.large": (2, 4096)})
+    with pytest.raises(ValueError) as caught:
+        _run_main("all-arm", _stack_config("all-arm"), mocks, expect_failure=True)
+    message = str(caught.value)
+    assert "armful:systemPool.instanceTypes: " in message
+    assert "EC2 says m7g.large has 2 vCPUs and 4096 MiB" in message
+    assert "8192 MiB" in message and "Fix: " in message
+
+
 # --- cluster --------------------------------------------------------------------------------------
 
 

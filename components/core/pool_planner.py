@@ -279,3 +279,26 @@ def check_ec2_architectures(
         if pool.arch.ec2_name not in architectures
     ]
     raise_if_any(issues)
+
+
+def check_ec2_figures(
+    pools: Sequence[PoolPlan], pool: PoolPlan, answered: Mapping[str, tuple[int, int]]
+) -> None:
+    """Cross-check the catalog's vCPUs and memory with EC2's for each of a pool's types, at preview: the
+    capacity proof stands on these figures."""
+    issues = []
+    for name, (vcpus, memory_mib) in answered.items():
+        known = catalog_entry(name)
+        if known is None or (known.vcpus, known.memory_mib) == (vcpus, memory_mib):
+            continue
+        issues.append(
+            ConfigIssue(
+                config_path(*pool_config_path(pools, pool), "instanceTypes"),
+                f"pool {pool.name!r}: EC2 says {name} has {vcpus} vCPUs and {memory_mib} MiB, but Armful's "
+                f"instance catalog says {known.vcpus} vCPUs and {known.memory_mib} MiB, so its capacity "
+                "proof does not hold",
+                "report the wrong entry in Armful's instance catalog; meanwhile give the pool nodeCapacity "
+                "with EC2's figures",
+            )
+        )
+    raise_if_any(issues)

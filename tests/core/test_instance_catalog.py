@@ -9,14 +9,10 @@ their figures come from.
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from ec2_catalog import ec2_instance_types
 
 from armful.core.arch import GRAVITON_FAMILIES, X86_FAMILIES, Arch, arch_of_instance_type
 from armful.core.instance_catalog import CATALOG, InstanceType, instance_type
@@ -32,20 +28,11 @@ TYPES_NOT_IN_MOTO = {"g4ad.xlarge", "g4ad.2xlarge", "g4ad.4xlarge", "g4ad.8xlarg
 FAMILIES_WITHOUT_TYPES: dict[str, str] = {}
 
 
-def _moto_catalog_path() -> Path | None:
-    # find_spec locates moto without importing it (its import pulls in boto3 and friends).
-    spec = importlib.util.find_spec("moto")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "ec2" / "resources" / "instance_types.json.gz"
-
-
-@cache
 def _moto_types() -> dict[str, Any]:
-    path = _moto_catalog_path()
-    if path is None:
+    described = ec2_instance_types()
+    if described is None:
         pytest.skip("moto is not installed: pip install -r requirements-dev.txt (it pins moto)")
-    return json.loads(gzip.decompress(path.read_bytes()))
+    return described
 
 
 def _family(name: str) -> str:
