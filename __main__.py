@@ -3,7 +3,7 @@
 import pulumi
 
 from armful.arm_cluster import ArmCluster
-from armful.stack_config import read_stack_args
+from armful.pulumi_config import read_stack_args
 
 cluster = ArmCluster("armful", read_stack_args())
 
