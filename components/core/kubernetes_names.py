@@ -55,29 +55,45 @@ def eks_length_problem(text: str, what: str, *, limit: int, allow_empty: bool) -
     return None
 
 
-def check_label(key: str, value: str, *, eks_node_group: bool) -> None:
-    """Raise ValueError (with the fix) for a node label Kubernetes, or the EKS node group API when Armful
-    creates the node group, would refuse."""
-    problem = qualified_name_problem(key, "label key") or label_value_problem(value, f"label {key!r} value")
+def _check(
+    kind: str, key: str, value: str, *, eks_node_group: bool, value_may_be_empty: bool, example: str
+) -> None:
+    problem = qualified_name_problem(key, f"{kind} key") or label_value_problem(
+        value, f"{kind} {key!r} value"
+    )
     if eks_node_group:
         problem = (
             problem
-            or eks_length_problem(key, "label key", limit=EKS_KEY_MAX, allow_empty=False)
-            or eks_length_problem(value, f"label {key!r} value", limit=EKS_VALUE_MAX, allow_empty=False)
+            or eks_length_problem(key, f"{kind} key", limit=EKS_KEY_MAX, allow_empty=False)
+            or eks_length_problem(
+                value, f"{kind} {key!r} value", limit=EKS_VALUE_MAX, allow_empty=value_may_be_empty
+            )
         )
     if problem:
-        raise ValueError(f"{problem}. Fix: use a key such as example.com/team and a value such as payments")
+        raise ValueError(f"{problem}. Fix: use {example}")
+
+
+def check_label(key: str, value: str, *, eks_node_group: bool) -> None:
+    """Raise ValueError (with the fix) for a node label Kubernetes, or the EKS node group API when Armful
+    creates the node group, would refuse: EKS takes no empty label value."""
+    _check(
+        "label",
+        key,
+        value,
+        eks_node_group=eks_node_group,
+        value_may_be_empty=False,
+        example="a key such as example.com/team and a value such as payments",
+    )
 
 
 def check_taint(key: str, value: str, *, eks_node_group: bool) -> None:
     """Raise ValueError (with the fix) for a node taint Kubernetes, or the EKS node group API when Armful
     creates the node group, would refuse."""
-    problem = qualified_name_problem(key, "taint key") or label_value_problem(value, f"taint {key!r} value")
-    if eks_node_group:
-        problem = (
-            problem
-            or eks_length_problem(key, "taint key", limit=EKS_KEY_MAX, allow_empty=False)
-            or eks_length_problem(value, f"taint {key!r} value", limit=EKS_VALUE_MAX, allow_empty=True)
-        )
-    if problem:
-        raise ValueError(f"{problem}. Fix: use a key such as example.com/dedicated and a value such as batch")
+    _check(
+        "taint",
+        key,
+        value,
+        eks_node_group=eks_node_group,
+        value_may_be_empty=True,
+        example="a key such as example.com/dedicated and a value such as batch",
+    )
