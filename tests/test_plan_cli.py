@@ -91,7 +91,7 @@ POOL_KEYS = {
     "taints",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
-PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed"}
+PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed", "namespace", "replicas"}
 FINDING_KEYS = {"level", "code", "message"}
 
 

@@ -81,13 +81,15 @@ def plan_table(plan: Plan) -> str:
     lines += ["", "Add-ons (Helm releases and EKS managed add-ons): where each workload lands"]
     lines.append(
         render_table(
-            ("release", "chart", "version", "workload", "kind", "pools"),
+            ("release", "chart", "version", "namespace", "workload", "kind", "replicas", "pools"),
             [
                 (
                     entry.release,
                     *(_EKS_ADDON if entry.eks_managed else _chart_of(plan, entry.release)),
+                    entry.namespace,
                     entry.workload,
                     entry.kind,
+                    "every node" if entry.replicas is None else str(entry.replicas),
                     ", ".join(entry.pools) or "NONE",
                 )
                 for entry in plan.placement

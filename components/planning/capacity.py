@@ -26,7 +26,7 @@ from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.values_tree import get_path, without_nulls
 from armful.placement.app_placement import WorkloadPlacement
 from armful.placement.workloads import Workload, key_path
-from armful.planning.releases import PlacementEntry, workload_enabled
+from armful.planning.releases import PlacementEntry, replicas_of, workload_enabled
 
 HOSTNAME = "kubernetes.io/hostname"
 LOW_HEADROOM = 0.10
@@ -183,25 +183,6 @@ def pod_request(workload: Workload, values: Mapping[str, Any], arch: Any, where:
         if enabled if enabled is not None else sidecar.enabled_by_default:
             total += _requests_at(seen, sidecar.resources, where)
     return replace(total, pods=1)
-
-
-def replicas_of(workload: Workload, values: Mapping[str, Any], where: str) -> int:
-    keys = workload.keys
-    given = get_path(without_nulls(values), key_path(workload.path, keys.replicas)) if keys.replicas else None
-    if given is None:
-        return workload.replicas or 1
-    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
-        path = key_path(workload.path, keys.replicas) if keys.replicas else workload.path
-        raise StackConfigError(
-            [
-                ConfigIssue(
-                    config_path("addons", where, "values", ".".join(path)),
-                    f"replicas of {workload.name} must be a whole number, not {given!r}",
-                    "give a whole number of replicas",
-                )
-            ]
-        )
-    return given
 
 
 def _refuses_shared_nodes(workload: Workload, values: Mapping[str, Any]) -> bool:

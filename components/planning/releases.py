@@ -58,6 +58,9 @@ class PlacementEntry:
     """A Helm hook: if it cannot be scheduled, ``helm install`` hangs until it times out."""
     eks_managed: bool = False
     """A workload of an EKS managed add-on, placed through its configuration values, not a Helm release."""
+    namespace: str = ""
+    replicas: int | None = None
+    """Pods it runs; None for a node agent, which runs one on every node it reaches."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,8 @@ class PlacementEntry:
             "pools": list(self.pools),
             "hook": self.hook,
             "eks_managed": self.eks_managed,
+            "namespace": self.namespace,
+            "replicas": self.replicas,
         }
 
 
@@ -162,6 +167,25 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
     return pod
 
 
+def replicas_of(workload: Workload, values: Mapping[str, Any], where: str) -> int:
+    keys = workload.keys
+    given = get_path(without_nulls(values), key_path(workload.path, keys.replicas)) if keys.replicas else None
+    if given is None:
+        return workload.replicas or 1
+    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+        path = key_path(workload.path, keys.replicas) if keys.replicas else workload.path
+        raise StackConfigError(
+            [
+                ConfigIssue(
+                    config_path("addons", where, "values", ".".join(path)),
+                    f"replicas of {workload.name} must be a whole number, not {given!r}",
+                    "give a whole number of replicas",
+                )
+            ]
+        )
+    return given
+
+
 def place_release(
     spec: AddonSpec | ManagedAddonSpec,
     values: Mapping[str, Any],
@@ -207,6 +231,10 @@ def place_release(
                 tuple(landing),
                 workload.kind.is_hook,
                 eks_managed=isinstance(spec, ManagedAddonSpec),
+                namespace=spec.namespace,
+                replicas=None
+                if workload.kind.is_node_agent
+                else replicas_of(workload, values, spec.key or spec.release),
             )
         )
         findings += judge(

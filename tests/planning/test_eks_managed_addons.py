@@ -85,7 +85,19 @@ def test_the_table_shows_eks_add_ons_beside_the_helm_releases(capsys: pytest.Cap
     assert main(["plan", "--stack", "mixed"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("  coredns ")]
     assert rows == [
-        ["coredns", "EKS", "managed", "add-on", "EKS", "default", "coredns", "Deployment", "system"]
+        [
+            "coredns",
+            "EKS",
+            "managed",
+            "add-on",
+            "EKS",
+            "default",
+            "kube-system",
+            "coredns",
+            "Deployment",
+            "2",
+            "system",
+        ]
     ]
 
 
