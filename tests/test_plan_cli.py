@@ -74,8 +74,8 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
 
 # design §6, plus `workloads`: where the user's own workloads land and the values that get them there.
 TOP_LEVEL_KEYS = {
-    "stack", "topology", "pools", "releases", "placement", "managed_addons", "workloads", "capacity",
-    "findings",
+    "stack", "topology", "verdict", "cluster", "network", "pools", "releases", "placement", "managed_addons",
+    "workloads", "capacity", "findings",
 }  # fmt: skip
 POOL_KEYS = {
     "name",

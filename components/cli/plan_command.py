@@ -14,6 +14,7 @@ from armful.core.arch import Arch
 from armful.core.pools import PoolRole
 from armful.placement.app_placement import arch_placement, pool_placement
 from armful.planning.capacity import Room
+from armful.planning.network_plan import network_description, network_lines
 from armful.planning.plan import Plan
 from armful.planning.stack_plan import plan_stack
 from armful.render.command import render_json, render_plan, render_report
@@ -56,9 +57,14 @@ _PRIVATE_ONLY = "off (run pulumi up and kubectl from inside the VPC, or over a V
 def plan_table(plan: Plan) -> str:
     config = plan.config
     lines = [
+        plan.verdict().line,
+        "",
         f"Stack {plan.stack}: topology {plan.topology.value} ({plan.topology.summary}), region {plan.region}",
         f"Cluster {config.cluster.name}, Kubernetes {config.cluster.kubernetes_version}, "
         f"public endpoint: {', '.join(map(str, config.cluster.endpoint.public_access_cidrs)) or _PRIVATE_ONLY}",
+        "",
+        "Network",
+        *network_lines(network_description(config.network)),
         "",
         "Node pools",
         render_table(
@@ -152,9 +158,10 @@ def plan_table(plan: Plan) -> str:
             lines.append(f"  {workload.name}: images {', '.join(workload.images)} ({arches}) -> {lands}")
             if workload.placement is not None:
                 lines += _indented(workload.placement.to_json())
-    if plan.findings:
-        lines += ["", "Findings"]
-        lines += [f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in plan.findings]
+    lines += ["", "Findings"]
+    lines += [
+        f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in plan.findings
+    ] or ["  none: every pod passes the scheduler's filters and fits at each pool's minimum size"]
     return "\n".join(lines) + "\n"
 
 

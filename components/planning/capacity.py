@@ -123,6 +123,15 @@ class PoolCapacity:
         return self.allocatable - self.requested
 
     @property
+    def headroom_share(self) -> float:
+        """The smaller of the CPU and memory shares left free at the minimum size."""
+        allocatable, headroom = self.allocatable, self.headroom
+        return min(
+            headroom.cpu / allocatable.cpu if allocatable.cpu else 0.0,
+            headroom.memory / allocatable.memory if allocatable.memory else 0.0,
+        )
+
+    @property
     def room_for_apps(self) -> Room:
         return self.node - self.per_node
 

@@ -18,6 +18,7 @@ from armful.core.pools import PoolPlan, PoolRole, system_pool
 from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
 from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capacity, user_pod_groups
+from armful.planning.network_plan import network_description
 from armful.planning.releases import (
     ManagedAddonPlan,
     PlacementEntry,
@@ -35,6 +36,56 @@ class PlanError(ValueError):
         self.findings = tuple(f for f in findings if f.level is FindingLevel.ERROR)
         errors = [f"  - [{f.code}] {f.message}" for f in self.findings]
         super().__init__(f"Armful will not create {subject}; the plan has errors:\n" + "\n".join(errors))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the stack is ready to deploy, and why not, in one line."""
+
+    ready: bool
+    errors: tuple[str, ...]
+    """The codes of the error findings, each once."""
+    error_count: int
+    warning_count: int
+    pools: int
+    releases: int
+    managed_addons: int
+    placed: int
+    workloads: int
+    yours_placed: int
+    yours: int
+    tightest_pool: str | None
+    """The pool with the least CPU or memory left at its minimum size."""
+    tightest_headroom: float | None
+
+    @property
+    def line(self) -> str:
+        counts = (
+            f"{_count(self.error_count, 'error')}, {_count(self.warning_count, 'warning')}; "
+            f"{_count(self.pools, 'pool')}, {_count(self.releases, 'Helm release')}, "
+            f"{_count(self.managed_addons, 'EKS add-on')}, {self.placed} of {self.workloads} add-on workloads "
+            "placed"
+        )
+        if self.yours:
+            counts += f", {self.yours_placed} of {self.yours} of yours"
+        if self.tightest_pool is not None and self.tightest_headroom is not None:
+            counts += f", tightest headroom {self.tightest_headroom:.0%} ({self.tightest_pool})"
+        if self.ready:
+            return f"READY to deploy: {counts}"
+        return f"NOT READY: {', '.join(self.errors)}. {counts}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "errors": self.error_count,
+            "warnings": self.warning_count,
+            "error_codes": list(self.errors),
+            "summary": self.line,
+        }
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -66,10 +117,50 @@ class Plan:
     def has_errors(self) -> bool:
         return any(finding.level is FindingLevel.ERROR for finding in self.findings)
 
+    def cluster_json(self) -> dict[str, Any]:
+        cluster = self.config.cluster
+        return {
+            "name": cluster.name,
+            "region": self.region,
+            "kubernetes_version": cluster.kubernetes_version,
+            "endpoint": {
+                "private": True,
+                "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],
+            },
+        }
+
+    def verdict(self) -> Verdict:
+        errors = [f for f in self.findings if f.level is FindingLevel.ERROR]
+        warnings = [f for f in self.findings if f.level is FindingLevel.WARNING]
+        placed = [entry for entry in self.placement if entry.pools]
+        tightest = min(
+            (pool for pool in self.capacity if pool.at_min.nodes),
+            key=lambda pool: pool.headroom_share,
+            default=None,
+        )
+        return Verdict(
+            ready=not errors,
+            errors=tuple(dict.fromkeys(f.code for f in errors)),
+            error_count=len(errors),
+            warning_count=len(warnings),
+            pools=len(self.pools),
+            releases=len(self.releases),
+            managed_addons=len(self.managed_addons),
+            placed=len(placed),
+            workloads=len(self.placement),
+            yours_placed=sum(1 for workload in self.workloads if workload.pools),
+            yours=len(self.workloads),
+            tightest_pool=tightest.pool.name if tightest else None,
+            tightest_headroom=tightest.headroom_share if tightest else None,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
             "topology": self.topology.value,
+            "verdict": self.verdict().to_json(),
+            "cluster": self.cluster_json(),
+            "network": network_description(self.config.network),
             "pools": [pool.to_json() for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
             "placement": [entry.to_json() for entry in self.placement],
