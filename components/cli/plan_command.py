@@ -9,6 +9,7 @@ from typing import TextIO
 
 import yaml
 
+from armful.cli.progress import terminal_progress
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
 from armful.core.pools import PoolRole
@@ -29,7 +30,10 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     rendered, render_findings, notes = [], [], []
     if args.render:
         try:
-            rendered, render_findings, notes = render_plan(plan)
+            progress = terminal_progress(
+                sys.stderr, label="charts rendered", enabled=args.format == "table", verb="rendering "
+            )
+            rendered, render_findings, notes = render_plan(plan, on_progress=progress)
         except HelmSdkMissing as error:
             print(error, file=sys.stderr)
             return 2

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import TextIO
 
+from armful.cli.progress import terminal_progress
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
-from armful.images.readiness import check_images, readiness_table, terminal_progress
+from armful.images.readiness import check_images, readiness_table
 from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
 from armful.planning.image_readiness import (
     ImageVerdict,
@@ -57,7 +58,10 @@ def run_readiness(args: argparse.Namespace, out: TextIO) -> int:
 
 def _read(args: argparse.Namespace, client: RegistryClient, images: list[str]) -> list[ImagePlatforms]:
     return check_images(
-        images, refresh=args.refresh, client=client, on_progress=terminal_progress(sys.stderr)
+        images,
+        refresh=args.refresh,
+        client=client,
+        on_progress=terminal_progress(sys.stderr, label="images read", enabled=args.format != "json"),
     )
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TextIO
 
 from armful.core.arch import Arch
 from armful.images.cache import ImageCache
 from armful.images.registry import NETWORK_ERROR_KINDS, ImagePlatforms, RegistryClient
 
-ProgressCallback = Callable[[int, int], None]
+ProgressCallback = Callable[[int, int, str], None]
+"""``(done, total, reference just read)``; the reference is empty at the start."""
 
 
 class _DefaultCache:
@@ -37,7 +37,7 @@ def check_images(
     ``cache=None`` disables caching; by default the user's cache directory is used. ``refresh=True``
     asks every registry and ignores what is cached (answers are still stored). Without ``refresh``, a
     reference whose registry cannot be reached falls back to its cached entry, however old, marked
-    ``stale``. ``on_progress(done, total)`` counts distinct references, cache hits included.
+    ``stale``. ``on_progress(done, total, reference)`` counts distinct references, cache hits included.
     """
     store = ImageCache() if isinstance(cache, _DefaultCache) else cache
     unique = list(dict.fromkeys(refs))
@@ -53,12 +53,12 @@ def check_images(
 
     if not misses:
         if on_progress:
-            on_progress(total, total)
+            on_progress(total, total, "")
         return [results[image] for image in refs]
 
-    def progress(done: int, _: int) -> None:
+    def progress(done: int, _: int, image: str) -> None:
         if on_progress:
-            on_progress(hits + done, total)
+            on_progress(hits + done, total, image)
 
     registry = client if client is not None else RegistryClient()
     try:
@@ -115,33 +115,3 @@ def readiness_table(
     if stale:
         summary += f" ({stale} from a stale cache)"
     return "\n".join([line(header), *(line(row) for row in rows), "", summary]) + "\n"
-
-
-def terminal_progress(stream: TextIO, *, width: int = 30, label: str = "images") -> ProgressCallback:
-    """A ``on_progress`` callback drawing ``[#####-----] 3/10 images`` on one terminal line.
-
-    Writes nothing unless ``stream`` is a terminal, so piped or CI output holds only the report.
-    The line is erased when done, so the table that follows starts clean.
-    """
-    try:
-        interactive = stream.isatty()
-    except (AttributeError, ValueError):  # closed or fake streams
-        interactive = False
-    drawn = 0
-
-    def update(done: int, total: int) -> None:
-        nonlocal drawn
-        if not interactive or total <= 0:
-            return
-        done = min(max(done, 0), total)
-        filled = width * done // total
-        text = f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} {label}"
-        if done >= total:
-            stream.write("\r" + " " * max(drawn, len(text)) + "\r")
-            drawn = 0
-        else:
-            stream.write("\r" + text.ljust(drawn))
-            drawn = len(text)
-        stream.flush()
-
-    return update

@@ -119,19 +119,20 @@ class RegistryClient:
         self.close()
 
     def platforms_of(
-        self, refs: Sequence[str], *, on_progress: Callable[[int, int], None] | None = None
+        self, refs: Sequence[str], *, on_progress: Callable[[int, int, str], None] | None = None
     ) -> list[ImagePlatforms]:
         """One result per reference, in the order given; never raises for a single image.
 
-        ``on_progress(done, total)`` is called from the calling thread, once at the start and after each
-        distinct reference finishes, so a terminal progress bar needs no locking.
+        ``on_progress(done, total, reference)`` is called from the calling thread, once at the start (with
+        no reference) and after each distinct reference finishes, so a terminal progress line needs no
+        locking.
         """
         if isinstance(refs, str):  # a lone string would be read as one image per character
             raise TypeError("platforms_of takes a sequence of references, not a string")
         unique = list(dict.fromkeys(refs))
         total = len(unique)
         if on_progress:
-            on_progress(0, total)
+            on_progress(0, total, "")
         results: dict[str, ImagePlatforms] = {}
         if unique:
             call = CallState()
@@ -149,7 +150,7 @@ class RegistryClient:
                             image, ErrorKind.INTERNAL, f"unexpected error reading {image}: {exc!r}"
                         )
                     if on_progress:
-                        on_progress(done, total)
+                        on_progress(done, total, image)
         return [results[image] for image in refs]
 
     def platforms_of_one(self, ref: str) -> ImagePlatforms:

@@ -8,7 +8,7 @@ here ever passes off the declared model as a rendered result.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ def render_plan(
     use_cache: bool = True,
     cache_dir: Path | None = None,
     image_arches: Mapping[str, Iterable[Arch | str]] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[list[RenderedRelease], list[Finding], list[str]]:
     """Pull and render each planned release; judge every pod template it renders on the planned pools.
 
@@ -101,6 +102,7 @@ def render_plan(
     ``coverage-gap``, ``off-system`` as in the plan, plus ``render-failed`` when Helm rejects the planned
     values), and notes to print: one per chart that could not be pulled, and what rendering could not show.
     ``image_arches`` adds to (and overrides) the arches the add-ons declare for their images.
+    ``on_progress(done, total, chart)`` is called before each chart is pulled and rendered, and at the end.
 
     Raises HelmSdkMissing (its message is the install command) before doing anything when
     ``helm-python-sdk`` is absent.
@@ -111,8 +113,11 @@ def render_plan(
     rendered: list[RenderedRelease] = []
     findings: list[Finding] = []
     notes: list[str] = []
-    for release in plan.releases:
+    total = len(plan.releases)
+    for done, release in enumerate(plan.releases):
         spec = release.spec
+        if on_progress:
+            on_progress(done, total, f"{spec.chart} {spec.version}")
         try:
             manifests = render_manifests(
                 spec.chart,
@@ -140,6 +145,8 @@ def render_plan(
         )
         rendered.append(RenderedRelease(release, len(manifests), placements))
         findings += [finding for placement in placements for finding in placement.findings]
+    if on_progress:
+        on_progress(total, total, "")
     skipped = len(plan.releases) - len(rendered) - sum(1 for f in findings if f.code == "render-failed")
     if skipped:
         notes.append(

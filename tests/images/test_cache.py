@@ -47,7 +47,7 @@ def test_hit_within_ttl_needs_no_network(cache: ImageCache, clock: Clock, make_c
     clock.now += 3000
     progress: list[tuple[int, int]] = []
     [result] = check_images(
-        [image], cache=cache, client=make_client(), on_progress=lambda d, t: progress.append((d, t))
+        [image], cache=cache, client=make_client(), on_progress=lambda d, t, _: progress.append((d, t))
     )
     assert result.error is None and result.platforms == BOTH and result.digest == DIGEST
     assert result.from_cache and not result.stale
@@ -157,7 +157,7 @@ def test_check_images_uses_default_cache_and_counts_progress(
     h = seeded.host
     refs = [f"{h}/multi:v1", f"{h}/single:oci", f"{h}/multi:v1", f"{h}/multi:v9"]
     progress: list[tuple[int, int]] = []
-    results = check_images(refs, client=make_client(), on_progress=lambda d, t: progress.append((d, t)))
+    results = check_images(refs, client=make_client(), on_progress=lambda d, t, _: progress.append((d, t)))
     assert [r.image for r in results] == refs
     assert progress[0] == (0, 3) and progress[-1] == (3, 3)
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
@@ -165,6 +165,6 @@ def test_check_images_uses_default_cache_and_counts_progress(
     assert len(written) == 2  # the two answers; the missing tag is not cached
 
     progress.clear()
-    again = check_images(refs, client=make_client(), on_progress=lambda d, t: progress.append((d, t)))
+    again = check_images(refs, client=make_client(), on_progress=lambda d, t, _: progress.append((d, t)))
     assert [r.from_cache for r in again] == [True, True, True, False]
     assert progress[0] == (2, 3) and progress[-1] == (3, 3)

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
-from armful.images.readiness import readiness_table, terminal_progress
+from armful.images.readiness import readiness_table
 from armful.images.registry import ErrorKind, ImagePlatforms
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_table_marks_yes_no_and_unknown() -> None:
@@ -54,26 +47,3 @@ def test_table_marks_yes_no_and_unknown() -> None:
     offset = lines[0].index("amd64")
     assert all(line[offset - 2 : offset] == "  " for line in lines[1:5])
     assert lines[-1] == "4 images: 2 with arm64, 1 without arm64, 1 unknown (1 from a stale cache)"
-
-
-def test_progress_draws_only_on_a_terminal() -> None:
-    terminal = FakeTerminal()
-    update = terminal_progress(terminal, width=10)
-    update(0, 4)
-    update(2, 4)
-    assert terminal.getvalue().endswith("\r[#####-----] 2/4 images")
-    update(4, 4)
-    assert terminal.getvalue().endswith("\r")  # the bar is erased so the table starts on a clean line
-    assert "4/4" not in terminal.getvalue()
-
-    piped = io.StringIO()
-    update = terminal_progress(piped)
-    for done in range(5):
-        update(done, 4)
-    assert piped.getvalue() == ""
-
-
-def test_progress_ignores_empty_runs() -> None:
-    terminal = FakeTerminal()
-    terminal_progress(terminal)(0, 0)
-    assert terminal.getvalue() == ""
