@@ -60,7 +60,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
             "(the package-data test below checks the same configuration without a build)"
         )
     source = tmp_path_factory.mktemp("armful-src")
-    shutil.copy(ROOT / "pyproject.toml", source)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source)
     shutil.copytree(ROOT / "components", source / "components", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
     build = subprocess.run(
@@ -78,6 +79,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_a_built_wheel_carries_the_load_balancer_policy(wheel: zipfile.ZipFile) -> None:
     data = wheel.read(f"armful/addons/{POLICY}")
     assert json.loads(data)["Statement"], "the controller's IAM policy, whole"
+
+
+def test_a_built_wheel_is_apache_licensed_and_carries_the_license(wheel: zipfile.ZipFile) -> None:
+    (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: Apache-2.0" in headers
+    (license_file,) = [name for name in wheel.namelist() if name.endswith("licenses/LICENSE")]
+    assert "Apache License" in wheel.read(license_file).decode()
 
 
 def test_a_built_wheel_asks_for_ranges_not_pins(wheel: zipfile.ZipFile) -> None:
