@@ -19,7 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = commands.add_parser("plan", help="validate a stack's config and show what pulumi up will build")
     _add_stack_arguments(plan, required=True)
-    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.add_argument(
+        "--format",
+        choices=("table", "json", "dot", "svg"),
+        default="table",
+        help="table for people, json for tools, dot (Graphviz) or svg for a picture of where everything lands",
+    )
     plan.add_argument(
         "--render",
         action="store_true",

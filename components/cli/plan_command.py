@@ -9,6 +9,7 @@ from typing import TextIO
 
 import yaml
 
+from armful.cli.plan_graph import GraphvizFailed, GraphvizMissing, plan_dot, render_svg
 from armful.cli.progress import terminal_progress
 from armful.cli.tables import render_table
 from armful.core.arch import Arch
@@ -37,7 +38,16 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
         except HelmSdkMissing as error:
             print(error, file=sys.stderr)
             return 2
-    if args.format == "json":
+    if args.format in ("dot", "svg"):
+        graph = plan_dot(plan)
+        if args.format == "svg":
+            try:
+                graph = render_svg(graph).decode("utf-8")
+            except (GraphvizMissing, GraphvizFailed) as error:
+                print(error, file=sys.stderr)
+                return 2
+        out.write(graph)
+    elif args.format == "json":
         document = plan.to_json()
         if args.render:
             document.update(render_json(rendered, render_findings, notes))
