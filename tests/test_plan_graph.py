@@ -8,8 +8,10 @@ below are written out by hand from the example stack files.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -402,3 +404,12 @@ def test_plan_svg_without_graphviz_says_how_to_install_it(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "apt-get install graphviz" in captured.err and "--format dot works without it" in captured.err
+
+
+def test_the_readmes_picture_is_the_mixed_stacks_current_graph(plan_of: Callable[[str], Plan]) -> None:
+    """docs/plan-mixed.svg is `armful plan --stack mixed --format svg`: regenerate it when this fails."""
+    svg = (ROOT / "docs" / "plan-mixed.svg").read_text()
+    drawn = set(re.findall(r"<title>(.*?)</title>", svg))
+    wanted = set(re.findall(r'^\s+"([^"]+)" \[', plan_dot(plan_of("mixed")), flags=re.MULTILINE))
+    assert wanted and wanted <= {html.unescape(title) for title in drawn}
+    assert "(docs/plan-mixed.svg)" in (ROOT / "README.md").read_text()
