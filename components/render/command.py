@@ -49,6 +49,11 @@ class RenderedRelease:
     def hooks(self) -> int:
         return sum(1 for placement in self.placements if placement.template.is_hook)
 
+    @property
+    def test_hooks(self) -> int:
+        """Hooks that run only under ``helm test`` (counted among :attr:`hooks`)."""
+        return sum(1 for placement in self.placements if placement.template.is_test_hook)
+
     def to_json(self) -> dict[str, Any]:
         spec = self.release.spec
         return {
@@ -61,6 +66,7 @@ class RenderedRelease:
                     "kind": placement.template.kind,
                     "name": placement.template.name,
                     "hook": placement.template.hook,
+                    "test_hook": placement.template.is_test_hook,
                     "subchart": ".".join(placement.template.subchart) or None,
                     "role": placement.template.role,
                     "pools": list(placement.pools),
@@ -93,6 +99,7 @@ def render_plan(
     *,
     use_cache: bool = True,
     cache_dir: Path | None = None,
+    charts_from: Path | None = None,
     image_arches: Mapping[str, Iterable[Arch | str]] | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[list[RenderedRelease], list[Finding], list[str]]:
@@ -102,6 +109,10 @@ def render_plan(
     ``coverage-gap``, ``off-system`` as in the plan, plus ``render-failed`` when Helm rejects the planned
     values), and notes to print: one per chart that could not be pulled, and what rendering could not show.
     ``image_arches`` adds to (and overrides) the arches the add-ons declare for their images.
+    ``charts_from`` is a directory of chart archives named as ``helm pull`` names them,
+    ``<chart>-<version>.tgz``: each chart is loaded from there and nothing is pulled (an air-gapped run,
+    or a vetted mirror). An archive that is missing, or is not of the pinned version, is a note like a
+    failed pull.
     ``on_progress(done, total, chart)`` is called before each chart is pulled and rendered, and at the end.
 
     Raises HelmSdkMissing (its message is the install command) before doing anything when
@@ -118,11 +129,14 @@ def render_plan(
         spec = release.spec
         if on_progress:
             on_progress(done, total, f"{spec.chart} {spec.version}")
+        chart, repository = spec.chart, spec.repository
+        if charts_from is not None:
+            chart, repository = charts_from / f"{spec.chart}-{spec.version}.tgz", None
         try:
             manifests = render_manifests(
-                spec.chart,
+                chart,
                 spec.version,
-                spec.repository,
+                repository,
                 render_placeholders(release.values),
                 spec.release,
                 spec.namespace,
@@ -170,13 +184,15 @@ def render_report(
         lines.append("  nothing was rendered")
     for release in rendered:
         spec = release.release.spec
+        tests = f", {release.test_hooks} of them helm test only" if release.test_hooks else ""
         lines.append(
             f"  {spec.release} ({spec.chart} {spec.version}): {release.objects} objects, "
-            f"{len(release.placements)} pod templates ({release.hooks} hooks)"
+            f"{len(release.placements)} pod templates ({release.hooks} hooks{tests})"
         )
         for placement in release.placements:
             pools = ", ".join(placement.pools) or "NONE"
-            lines.append(f"    {placement.template.label} [{placement.template.role}] -> {pools}")
+            role = placement.template.role + (", helm test only" if placement.template.is_test_hook else "")
+            lines.append(f"    {placement.template.label} [{role}] -> {pools}")
     if findings:
         lines += ["", "Render findings"]
         lines += [f"  {finding.level.value}: [{finding.code}] {finding.message}" for finding in findings]

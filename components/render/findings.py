@@ -6,7 +6,8 @@ workloads are.
 
 Every message names the release, the object (``Kind/name``), whether it is a Helm hook (and which), and the
 subchart whose values it reads. A hook that cannot be scheduled hangs ``helm install``, so hooks are
-errors like everything else; ``helm test`` hooks, which never run on install, are warnings.
+errors like everything else; ``helm test`` hooks, which never run on install or upgrade, are only ever
+warnings, and each one says so (:data:`TEST_HOOK_NOTE`).
 
 An image's arches are known only from the map given (``image → arches``); an image missing from it is
 unknown, never assumed to lack an arch, as in the scheduler model.
@@ -27,6 +28,7 @@ from armful.planning.releases import PlacementEntry
 from armful.render.pod_templates import PodTemplate
 
 __all__ = [
+    "TEST_HOOK_NOTE",
     "TemplatePlacement",
     "canonical_image",
     "judge_pod_template",
@@ -34,6 +36,8 @@ __all__ = [
 ]
 
 ImageArches = Mapping[str, Iterable[Arch | str]]
+
+TEST_HOOK_NOTE = "It is a helm test hook: it runs only under `helm test`, never on install or upgrade."
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def judge_pod_template(
         verdicts = [evaluate(template.pod_spec, node, arches) for node in nodes]
     except ValueError as error:  # an operator the API server would reject: the pod is never created
         finding = Finding(level, "stranded", f"{subject} can run on no pool: {error}")
-        return TemplatePlacement(release, template, (), (finding,))
+        return TemplatePlacement(release, template, (), _noting_test_hook(template, [finding]))
     landing = tuple(verdict.pool for verdict in verdicts if verdict.runs)
     hangs = ""
     if template.is_hook and not template.is_test_hook:
@@ -102,7 +106,14 @@ def judge_pod_template(
         level=level,
         stranded_consequence=hangs,
     )
-    return TemplatePlacement(release, template, landing, tuple(findings))
+    return TemplatePlacement(release, template, landing, _noting_test_hook(template, findings))
+
+
+def _noting_test_hook(template: PodTemplate, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """A test hook's findings say why they are only warnings: the pod never runs on install or upgrade."""
+    if not template.is_test_hook:
+        return tuple(findings)
+    return tuple(Finding(f.level, f.code, f"{f.message.rstrip('.')}. {TEST_HOOK_NOTE}") for f in findings)
 
 
 # ------------------------------------------------------------------------------------ images

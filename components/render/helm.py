@@ -14,6 +14,10 @@ What the SDK's offline render (``Chart.render``: ``ToRenderValues`` + ``engine.R
   and ``lookup`` returns nothing. None of these changes a pod template's placement fields in the pinned charts.
 - Applying dependency conditions removes disabled subcharts from the loaded chart object itself, so a
   loaded chart must not be rendered twice: every render here loads the archive afresh.
+
+The rendered files are split into documents by Helm's own rule (:func:`split_manifests`), not by YAML's:
+Helm accepts ``---# comment`` and ``---apiVersion: v1`` glued to the separator, which cert-manager's
+rbac.yaml renders and a YAML stream parser rejects.
 """
 
 from __future__ import annotations
@@ -44,11 +48,22 @@ __all__ = [
     "parse_rendered",
     "render_chart",
     "render_manifests",
+    "split_manifests",
 ]
 
 MISSING_SDK_MESSAGE = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
 DEFAULT_RELEASE_NAME = "release-name"
 DEFAULT_NAMESPACE = "default"
+
+# libyaml's parser where PyYAML was built with it: kyverno renders 3.4 MB of CRDs, which the pure-Python
+# parser takes seconds over. Both construct the same plain data (SafeConstructor); every load here uses this.
+_YAML_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Helm's document separator, from SplitManifests in helm/helm pkg/release/v1/util/manifest.go:
+# regexp.MustCompile("(?:^|\\s*\n)---\\s*"). Go's \s is ASCII whitespace only, hence the explicit class;
+# ``^`` is the start of the text (no multi-line mode) in Go and Python alike. It splits at ``---`` right
+# after any newline, whatever follows it on the line, and swallows the whitespace around it.
+_HELM_SEPARATOR = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")
 
 
 class HelmSdkMissing(RuntimeError):
@@ -63,11 +78,11 @@ class ChartUnavailable(Exception):
 
     def __init__(self, chart: str, version: str | None, repository: str | None, reason: str) -> None:
         self.chart, self.version, self.repository, self.reason = chart, version, repository, reason
-        where = repository or "a local path"
-        super().__init__(
-            f"could not pull {chart} {version or '(any version)'} from {where}: {_one_line(reason)}; "
-            "rendering skipped"
-        )
+        if repository:
+            what = f"pull {chart} {version or '(any version)'} from {repository}"
+        else:
+            what = f"load {chart}" + (f" {version}" if version else "")
+        super().__init__(f"could not {what}: {_one_line(reason)}; rendering skipped")
 
 
 class RenderFailed(Exception):
@@ -78,9 +93,8 @@ class RenderFailed(Exception):
 
     def __init__(self, chart: str, version: str | None, reason: str) -> None:
         self.chart, self.version, self.reason = chart, version, reason
-        super().__init__(
-            f"{chart} {version or ''} does not render with the planned values: {_one_line(reason)}"
-        )
+        named = f"{chart} {version}" if version else chart
+        super().__init__(f"{named} does not render with the planned values: {_one_line(reason)}")
 
 
 @dataclass(frozen=True)
@@ -115,8 +129,9 @@ def render_chart(
     """Every object the chart renders to with these values: hooks and subcharts included, CRDs excluded.
 
     ``chart`` is a chart name (with an HTTP ``repository``), a name whose ``oci://`` repository holds it,
-    or, with no repository, a local chart directory or ``.tgz``. Raises ChartUnavailable when the chart
-    cannot be fetched, RenderFailed when Helm rejects the values, HelmSdkMissing without the SDK.
+    or, with no repository, a local chart directory or ``.tgz`` (which must then be of ``version``, when
+    one is given). Raises ChartUnavailable when the chart cannot be fetched, RenderFailed when Helm rejects
+    the values, HelmSdkMissing without the SDK.
     """
     return [
         manifest.body
@@ -145,6 +160,11 @@ def render_manifests(
         except helm.HelmError as error:
             raise ChartUnavailable(name, version, repository, f"not a chart: {error}") from error
         with loaded:
+            if version and not repository and loaded.version != version:
+                # A local archive stands in for the pinned chart only if it is that version.
+                raise ChartUnavailable(
+                    name, version, repository, f"it holds {loaded.name} {loaded.version}, not {version}"
+                )
             try:
                 files = loaded.render(
                     dict(values or {}), name=release_name, namespace=namespace, is_install=True
@@ -157,23 +177,36 @@ def render_manifests(
 def parse_rendered(files: Mapping[str, str]) -> list[SourcedManifest]:
     """Helm's rendered files → objects, in Helm's file order (sorted paths); NOTES and partials dropped.
 
-    Raises RenderFailed for a file that is not YAML, as Helm's own install would.
+    Each file is split into documents as Helm splits it (:func:`split_manifests`), then each document is
+    parsed. Raises RenderFailed for a document that is not YAML, as Helm's own install would.
     """
     manifests = []
     for source in sorted(files):
         base = source.rsplit("/", 1)[-1]
         if base == "NOTES.txt" or base.startswith("_") or not files[source].strip():
             continue
-        try:
-            documents = list(yaml.safe_load_all(files[source]))
-        except yaml.YAMLError as error:
-            raise RenderFailed(
-                source.split("/", 1)[0], None, f"{source} is not valid YAML: {error}"
-            ) from error
-        for document in documents:
-            for body in _flatten(document):
-                manifests.append(SourcedManifest(source, body))
+        for number, text in enumerate(split_manifests(files[source]), start=1):
+            try:
+                # All of them: should a ``...`` end marker leave two YAML documents in one of Helm's,
+                # both are judged rather than one dropped unseen.
+                documents = list(yaml.load_all(text, Loader=_YAML_LOADER))
+            except yaml.YAMLError as error:
+                raise RenderFailed(
+                    source.split("/", 1)[0],
+                    None,
+                    f"YAML parse error on {source} (document {number}): {_one_line(str(error))}",
+                ) from error
+            for document in documents:
+                for body in _flatten(document):
+                    manifests.append(SourcedManifest(source, body))
     return manifests
+
+
+def split_manifests(text: str) -> list[str]:
+    """One rendered file's documents, split as Helm's ``SplitManifests`` does: at ``---`` after a newline
+    (``---# comment`` and ``---apiVersion: v1`` included), empty pieces dropped, leading whitespace trimmed.
+    """
+    return [piece.lstrip() for piece in _HELM_SEPARATOR.split(text.lstrip()) if piece]
 
 
 def _flatten(document: Any) -> Iterator[dict[str, Any]]:
@@ -198,7 +231,7 @@ def _chart_archive(
     if not repository:
         local = Path(chart)
         if not local.exists():
-            raise ChartUnavailable(chart, version, repository, f"no chart at {local}")
+            raise ChartUnavailable(chart, version, repository, "no such file or directory")
         yield local
         return
     if not version:

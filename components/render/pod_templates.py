@@ -10,7 +10,8 @@ Pure: no Helm, no cluster. Where a pod spec sits depends on the kind:
   ``spec.containers``/``spec.initContainers``. Those are gathered into a pod-spec-like dict.
 
 A DaemonSet (or an agent-mode PrometheusAgent) is a node agent; everything else is a controller.
-A Helm hook is any object with a ``helm.sh/hook`` annotation; ``test`` hooks run only on ``helm test``.
+A Helm hook is any object with a ``helm.sh/hook`` annotation; ``test`` (and Helm 2's ``test-success``)
+hooks run only on ``helm test``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ class PodTemplate:
 
     @property
     def hook_events(self) -> tuple[str, ...]:
-        return tuple(event.strip() for event in (self.hook or "").split(",") if event.strip())
+        """The events it runs on, trimmed and lower-cased as Helm reads them (``Test`` is ``test``)."""
+        return tuple(event.strip().lower() for event in (self.hook or "").split(",") if event.strip())
 
     @property
     def is_test_hook(self) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from armful.core.arch import Arch
 from armful.core.findings import Finding, FindingLevel
@@ -27,7 +28,8 @@ from armful.placement.rules import node_agent_tolerations, system_node_selector,
 from armful.planning.plan import Plan
 from armful.planning.releases import ReleasePlan
 from armful.planning.stack_plan import plan_stack
-from armful.render.findings import canonical_image, judge_pod_template, render_findings
+from armful.render.findings import TEST_HOOK_NOTE, canonical_image, judge_pod_template, render_findings
+from armful.render.helm import RenderFailed, parse_rendered, split_manifests
 from armful.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
 
 CHARTS = Path(__file__).resolve().parent / "charts"
@@ -147,10 +149,11 @@ def test_an_unplaced_helm_test_pod_is_only_a_warning(helm: Any) -> None:
     finding = only(judge(render(helm, "hooked", values), "arm-workers"))
     assert (finding.level, finding.code) == (FindingLevel.WARNING, "off-system")
     assert "Pod/demo-hooked-test (helm.sh/hook: test)" in finding.message
+    assert finding.message.endswith(". " + TEST_HOOK_NOTE)
 
 
 def test_a_value_the_schema_or_template_rejects_fails_the_render(helm: Any) -> None:
-    from armful.render.helm import RenderFailed, render_chart
+    from armful.render.helm import render_chart
 
     with pytest.raises(RenderFailed, match="does not render with the planned values"):
         render_chart(CHARTS / "hooked", values={"image": "not-a-map"})
@@ -294,6 +297,54 @@ def test_render_plan_pulls_each_chart_from_its_repository_and_judges_what_it_ren
     rendered_uncached, _, notes_uncached = render_plan(plan, use_cache=False)
     assert rendered_uncached == []
     assert [n.split(":")[0] for n in notes_uncached] == ["hooked", "parent", "rendering incomplete"]
+
+
+def test_render_plan_loads_each_chart_from_a_folder_of_archives_and_never_pulls(
+    helm: Any, tmp_path: Path
+) -> None:
+    from armful.render.command import render_json, render_plan, render_report
+
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    for chart in ("hooked", "parent"):
+        helm.package(CHARTS / chart, destination=archives)
+    (archives / "parent-0.1.0.tgz").rename(archives / "parent-0.2.0.tgz")  # named for a version it is not
+    controller = controller_values("mixed")
+    plan = unreachable(plan_stack(stack="mixed"))  # any pull would fail: what renders came from the folder
+    template = plan.releases[0]
+
+    def release(chart: str, version: str, values: dict[str, Any]) -> ReleasePlan:
+        spec = replace(template.spec, release=chart, chart=chart, version=version, workloads=())
+        return ReleasePlan(spec, values)
+
+    hooked = {**controller, "hook": {"tolerations": controller["tolerations"]}, "tests": {"enabled": True}}
+    plan = replace(
+        plan,
+        releases=(
+            release("hooked", "0.1.0", hooked),
+            release("parent", "0.2.0", controller),
+            release("agent", "0.1.0", {}),
+        ),
+    )
+    rendered, findings, notes = render_plan(plan, charts_from=archives)
+
+    assert [r.name for r in rendered] == ["hooked"]
+    assert (rendered[0].hooks, rendered[0].test_hooks) == (2, 1)
+    (finding,) = findings  # the helm test pod, unplaced: a warning that says when it runs
+    assert (finding.level, finding.code) == (FindingLevel.WARNING, "off-system")
+    assert finding.message.endswith(TEST_HOOK_NOTE)
+    assert notes[:2] == [
+        f"parent: could not load {archives / 'parent-0.2.0.tgz'} 0.2.0: it holds parent 0.1.0, not 0.2.0; "
+        "rendering skipped",
+        f"agent: could not load {archives / 'agent-0.1.0.tgz'} 0.1.0: no such file or directory; "
+        "rendering skipped",
+    ]
+    assert notes[2].startswith("rendering incomplete: 2 of 3 charts were not rendered")
+    report = render_report(rendered, findings, notes)
+    assert "hooked (hooked 0.1.0): 3 objects, 3 pod templates (2 hooks, 1 of them helm test only)" in report
+    assert "Pod/hooked-hooked-test (helm.sh/hook: test) [controller, helm test only] -> arm" in report
+    pod_templates = render_json(rendered, findings, notes)["rendered"][0]["pod_templates"]
+    assert [t["test_hook"] for t in pod_templates] == [False, False, True]
 
 
 def test_without_the_sdk_render_plan_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -467,7 +518,69 @@ def test_subchart_path_reads_only_the_charts_folders_of_the_chart_tree() -> None
     assert subchart_path(None) == ()
 
 
+# ------------------------------------------------------------------------------ pure: documents
+
+
+def test_documents_are_split_as_helm_splits_them() -> None:
+    # Cases from Helm's own TestSplitManifests (pkg/release/v1/util/manifest_test.go), and cert-manager's.
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}"
+    assert split_manifests("") == []
+    assert split_manifests("  \n\n  \n") == []
+    assert split_manifests("\n\n---\n" + cm.format("a") + "\n") == [cm.format("a") + "\n"]
+    assert split_manifests(cm.format("a") + "\n---\n" + cm.format("b") + "\n") == [
+        cm.format("a"),
+        cm.format("b") + "\n",
+    ]
+    # A separator glued to what follows it still separates: `---apiVersion` and cert-manager's `---# ...`.
+    glued = "\n---" + cm.format("a") + "\n---" + cm.format("b") + "\n\n---# Permission to:\n" + cm.format("c")
+    assert split_manifests(glued) == [cm.format("a"), cm.format("b"), "# Permission to:\n" + cm.format("c")]
+    # A block scalar's trailing lines before a separator go with it; `---` indented in a scalar stays.
+    scalar = "data:\n  key: |+\n    ---\n    hello\n\n\n---\n" + cm.format("b")
+    assert split_manifests(scalar) == ["data:\n  key: |+\n    ---\n    hello", cm.format("b")]
+
+
+def test_a_separator_glued_to_a_comment_parses_and_a_broken_document_is_named() -> None:
+    rbac = (
+        "kind: Role\nmetadata:\n  name: a\n\n---# Permission to approve\nkind: Role\nmetadata:\n  name: b\n"
+    )
+    with pytest.raises(yaml.YAMLError):
+        list(yaml.safe_load_all(rbac))  # what a YAML stream parser makes of it
+    parsed = parse_rendered({"c/templates/rbac.yaml": rbac, "c/templates/NOTES.txt": "not: [yaml"})
+    assert [(m.source, m.body["metadata"]["name"]) for m in parsed] == [
+        ("c/templates/rbac.yaml", "a"),
+        ("c/templates/rbac.yaml", "b"),
+    ]
+    with pytest.raises(RenderFailed) as raised:
+        parse_rendered({"c/templates/cm.yaml": "kind: A\n---\nkind: [B\n"})
+    assert str(raised.value).startswith(
+        "c does not render with the planned values: YAML parse error on c/templates/cm.yaml (document 2): "
+    )
+
+
+def test_manifests_are_parsed_by_libyaml_where_pyyaml_has_it() -> None:
+    from armful.render import helm as helm_module
+
+    assert helm_module._YAML_LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+
+
 # ------------------------------------------------------------------------------ pure: judging
+
+
+def test_helm_test_hooks_are_read_as_helm_reads_them_and_are_never_errors() -> None:
+    assert PodTemplate("Pod", "t", {}, hook=" Test ,test-success").is_test_hook
+    assert not PodTemplate("Pod", "t", {}, hook="test,pre-install").is_test_hook  # also runs on install
+    odd = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "Near"}]}]
+            }
+        }
+    }
+    for hook, level in (("test", FindingLevel.WARNING), ("pre-install", FindingLevel.ERROR)):
+        template = PodTemplate("Pod", "probe", {"containers": [], "affinity": odd}, hook=hook)
+        finding = only(judge([template], "all-arm"))
+        assert (finding.code, finding.level) == ("stranded", level)
+        assert finding.message.endswith(TEST_HOOK_NOTE) is (hook == "test")
 
 
 def test_a_prometheus_resource_without_a_toleration_is_stranded() -> None:
