@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pull each pinned chart and prove placement on what Helm renders (needs helm-python-sdk)",
     )
+    plan.add_argument(
+        "--charts-from",
+        type=Path,
+        metavar="DIR",
+        help="with --render: load each pinned chart from DIR/<chart>-<version>.tgz instead of pulling it",
+    )
 
     readiness = commands.add_parser(
         "readiness", help="read image platforms from registries: can each image run where the stack needs it?"

@@ -34,7 +34,9 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
             progress = terminal_progress(
                 sys.stderr, label="charts rendered", enabled=args.format == "table", verb="rendering "
             )
-            rendered, render_findings, notes = render_plan(plan, on_progress=progress)
+            rendered, render_findings, notes = render_plan(
+                plan, on_progress=progress, charts_from=args.charts_from
+            )
         except HelmSdkMissing as error:
             print(error, file=sys.stderr)
             return 2

@@ -125,3 +125,16 @@ def test_the_archives_are_the_recorded_ones(real: RealRender) -> None:
         name = f"{release.spec.chart}-{release.spec.version}.tgz"
         assert name in recorded, name
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == recorded[name], name
+
+
+def test_plan_render_charts_from_proves_the_stack_on_the_real_charts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``armful plan --render --charts-from DIR``: the whole stack, offline, exit 0 when proven."""
+    pytest.importorskip("helm_python", reason=SDK_REASON)
+    from armful.cli.main import main
+
+    status = main(["plan", "--stack", "all-arm", "--render", "--charts-from", str(chart_archives())])
+    out = capsys.readouterr().out
+    assert status == 0, out[-2000:]
+    assert "rendering incomplete" not in out and "could not" not in out
