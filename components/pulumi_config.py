@@ -1,74 +1,56 @@
-"""The running stack's ``armful:`` config, gathered whole so that unknown keys are caught too."""
+"""The running stack's config, gathered whole so that unknown keys are caught too.
+
+Everything is read and judged by ``stack_config_from_pulumi``, the function ``armful plan`` reads a stack
+file through, so the program refuses exactly what the plan refuses, in the same words, and raises it as
+a ``pulumi.RunError`` (``armful.run_errors``) that ``pulumi up`` prints without a stack trace.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError
-from armful.planning.stack_config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config, strip_namespace
+from armful.planning.stack_config import StackConfig, StackInput, stack_config_from_pulumi
+from armful.run_errors import armful_errors
 
 
 def _merged_config() -> dict[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
-def _is_secret(key: str) -> bool:
-    return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+def _secret_keys(config: dict[str, Any]) -> set[str]:
+    env = set(runtime_config.get_config_secret_keys_env())
+    return {key for key in config if runtime_config.is_config_secret(key) or key in env}
+
+
+def read_stack() -> StackInput:
+    """The stack's config, validated; raises a RunError naming every field before anything is registered."""
+    config = _merged_config()
+    with armful_errors():
+        return stack_config_from_pulumi(config, _secret_keys(config))
 
 
 def check_secrets() -> None:
-    """Refuse ``armful:`` keys set as secrets other than the ones Armful reads as secrets.
-
-    Every other key's value goes into resource inputs and Helm values as plain text, and so into the
-    stack's state: a secret there would be revealed, not kept.
-    """
-    allowed = {f"{CONFIG_NAMESPACE}:{key}" for key in SECRET_CONFIG_KEYS.values()}
-    leaking = sorted(
-        key
-        for key in _merged_config()
-        if key.startswith(f"{CONFIG_NAMESPACE}:") and key not in allowed and _is_secret(key)
-    )
-    if leaking:
-        only = ", ".join(sorted(allowed))
-        raise StackConfigError(
-            [
-                ConfigIssue(
-                    key,
-                    "this key is set as a secret, but Armful passes its value into resource inputs and "
-                    "Helm values in plain text, so the stack's state would keep it unencrypted (only "
-                    f"{only} is read as a secret)",
-                    f"set it without --secret (pulumi config set {key} ...), or keep the secret out of "
-                    "Armful's config",
-                )
-                for key in leaking
-            ]
-        )
+    """Refuse ``armful:`` keys set as secrets other than the ones Armful reads as secrets, and those in
+    plain text (part of ``read_stack``)."""
+    read_stack()
 
 
 def armful_config() -> dict[str, Any]:
-    """Every ``armful:*`` key of the stack, structured values decoded from the JSON Pulumi passes."""
-    return {key: _decode(value) for key, value in strip_namespace(_merged_config()).items()}
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
-        return json.loads(value)
-    return value
+    """Every ``armful:*`` key of the stack (secrets left out), structured values decoded."""
+    return read_stack().armful
 
 
 def read_stack_config() -> StackConfig:
-    """Validate the stack's config; raises StackConfigError before any resource is registered."""
-    check_secrets()
-    return parse_stack_config(armful_config())
+    """Validate the stack's config; raises before any resource is registered."""
+    return read_stack().config
 
 
 def read_stack_args() -> dict[str, Any]:
     """The stack's ``armful:`` config as ``ArmCluster`` args, validated first, with the AWS region."""
-    read_stack_config()
-    return {**armful_config(), "region": runtime_config.get_config("aws:region") or ""}
+    stack = read_stack()
+    return {**stack.armful, "region": stack.region}
 
 
-__all__ = ["armful_config", "check_secrets", "read_stack_args", "read_stack_config"]
+__all__ = ["armful_config", "check_secrets", "read_stack", "read_stack_args", "read_stack_config"]

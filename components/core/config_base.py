@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import types
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+
+def _takes_number(annotation: Any) -> bool:
+    """A field typed int or float (optional or not), where a boolean is never meant."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_takes_number(arg) for arg in get_args(annotation))
+    return annotation in (int, float)
 
 
 class ConfigModel(BaseModel):
@@ -15,3 +25,15 @@ class ConfigModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=True,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 for an int field: `replicas: true` would pass as one replica.
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_number(field.annotation):
+                raise ValueError(
+                    f"this is the boolean {str(value).lower()}, not a number. Fix: give a whole number"
+                )
+        return value

@@ -16,10 +16,59 @@ NAME_PART_MAX = 63
 PREFIX_MAX = 253
 EKS_KEY_MAX = 63
 EKS_VALUE_MAX = 63
+EKS_TAINTS_MAX = 50
+"""Taints the EKS node group API takes per node group, Armful's own included."""
 
 _NAME_RULE = (
     "at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 )
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def dns_label_problem(name: object, what: str, limit: int = NAME_PART_MAX) -> str | None:
+    """Why ``name`` is not a DNS label (RFC 1123: what Kubernetes object names and Armful's pool names
+    are), or None: lower-case letters, digits and '-', starting and ending with a letter or digit."""
+    rule = (
+        f"lower-case letters, digits and '-', starting and ending with a letter or digit, at most {limit} "
+        "characters"
+    )
+    if not isinstance(name, str):
+        return None  # the model's type check says it
+    if not name:
+        return f"{what} is empty; it must be {rule}"
+    if len(name) > limit:
+        return f"{what} {name!r} is {len(name)} characters; it must be {rule}"
+    if not _DNS_LABEL.fullmatch(name):
+        bad = next((c for c in name if not re.fullmatch(r"[a-z0-9-]", c)), None)
+        why = f" ({bad!r} is not allowed)" if bad else " (it starts or ends with '-')"
+        return f"{what} {name!r} is not a DNS label{why}; it must be {rule}"
+    return None
+
+
+def label_value_name_problem(name: object, what: str) -> str | None:
+    """A name Kubernetes keeps as a label value (a pool described by its nodes): ``_NAME_RULE``."""
+    if not isinstance(name, str):
+        return None
+    if len(name) > NAME_PART_MAX or not _NAME_PART.fullmatch(name):
+        return f"{what} {name!r} must be {_NAME_RULE}"
+    return None
+
+
+def duplicate_taints(taints: list[tuple[str, str]]) -> list[tuple[int, str]]:
+    """(index, problem) for each taint that repeats an earlier one's key and effect, which Kubernetes
+    refuses on a node (``taints must be unique by key and effect``)."""
+    first: dict[tuple[str, str], int] = {}
+    found = []
+    for index, pair in enumerate(taints):
+        if pair in first:
+            key, effect = pair
+            problem = (
+                f"taint {key}:{effect} repeats taints[{first[pair]}]; Kubernetes takes one per key and effect"
+            )
+            found.append((index, problem))
+        else:
+            first[pair] = index
+    return found
 
 
 def qualified_name_problem(key: str, what: str) -> str | None:

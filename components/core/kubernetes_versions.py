@@ -41,6 +41,32 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def _minor(version: str) -> tuple[int, int] | None:
+    major, dot, minor = version.partition(".")
+    if dot and major.isdigit() and minor.isdigit() and major.isascii() and minor.isascii():
+        return int(major), int(minor)
+    return None
+
+
+def version_form_problem(version: str) -> tuple[str, str] | None:
+    """(problem, fix) for text that is not a Kubernetes minor version such as 1.35, or None."""
+    if _minor(version) is not None:
+        return None
+    example = EKS_VERSIONS[-1].version
+    text = version.strip()
+    if text.lower().startswith("v") and _minor(text[1:]) is not None:
+        return f"kubernetesVersion {version!r} starts with 'v'", f'write it without the v: "{text[1:]}"'
+    parts = text.split(".")
+    if len(parts) == 3 and _minor(".".join(parts[:2])) is not None and parts[2].isdigit():
+        minor = ".".join(parts[:2])
+        return (
+            f"kubernetesVersion {version!r} names a patch release; EKS takes the minor version and applies "
+            "patches itself",
+            f'write "{minor}"',
+        )
+    return f"kubernetesVersion {version!r} is not a Kubernetes minor version", f'write it like "{example}"'
+
+
 def support_level(version: str, on: dt.date | None = None) -> str:
     day = on or today()
     for known in EKS_VERSIONS:
@@ -50,6 +76,11 @@ def support_level(version: str, on: dt.date | None = None) -> str:
             if day <= known.extended_support_ends:
                 return SupportLevel.EXTENDED
             return SupportLevel.ENDED
+    # The table starts where EKS's support still did: anything older has ended, whatever it was.
+    oldest = _minor(EKS_VERSIONS[0].version)
+    given = _minor(version)
+    if given is not None and oldest is not None and given < oldest:
+        return SupportLevel.ENDED
     return SupportLevel.UNKNOWN
 
 

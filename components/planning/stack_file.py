@@ -1,25 +1,49 @@
-"""Reading a Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) without Pulumi's engine."""
+"""Reading a Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) without Pulumi's engine.
+
+The file is read by Armful's one YAML loader (``armful.core.safe_yaml``: size, UTF-8, repeated keys,
+aliases) and its ``config:`` turned into what Pulumi hands the stack program for it: every value a
+string (a scalar as written, ``1.30`` staying ``"1.30"``), maps and lists as the JSON Go writes, and the
+keys set with ``--secret`` (``{secure: ...}``) known by name. ``plan`` then reads that through the same
+function the program does (``stack_config.stack_config_from_pulumi``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
 
+from armful.core import safe_yaml
 from armful.core.errors import ConfigIssue, StackConfigError
-from armful.planning.stack_config import strip_namespace
+from armful.planning.stack_config import REGION_KEY, strip_namespace
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
+_INT64 = 2**63
+_UINT64 = 2**64
 
 
 @dataclass(frozen=True)
 class StackFile:
     stack: str
     path: Path
-    region: str | None
-    armful: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    """Every config key (namespaced), its value as Pulumi gives it to the program: a string, or for a
+    map or list its data (what the program decodes from Pulumi's JSON)."""
+    secret_keys: frozenset[str] = frozenset()
+    """The keys set with ``--secret``, whose values the plan never sees."""
+
+    @property
+    def region(self) -> str | None:
+        region = self.config.get(REGION_KEY)
+        return region if isinstance(region, str) else None
+
+    @property
+    def armful(self) -> dict[str, Any]:
+        return strip_namespace(self.config)
 
 
 def stack_file_path(stack: str, start: Path | None = None) -> Path:
@@ -41,20 +65,27 @@ def stack_file_path(stack: str, start: Path | None = None) -> Path:
                 )
             ]
         )
-    try:
-        settings = yaml.safe_load(project.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise StackConfigError(
-            [ConfigIssue(str(project), f"not valid YAML: {error}", "fix the project file's syntax")]
-        ) from None
+    settings = safe_yaml.load(_read_bytes(project), str(project)) or {}
     config_dir = settings.get("stackConfigDir") if isinstance(settings, dict) else None
     base = project.parent / config_dir if isinstance(config_dir, str) and config_dir else project.parent
     # A fully qualified name (org/project/stack) keeps its config under the stack's own name.
     return base / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            # One byte past the limit is enough to refuse the file without reading all of it.
+            return file.read(safe_yaml.MAX_BYTES + 1)
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror or error}"
+        raise StackConfigError(
+            [ConfigIssue(str(path), problem, "check the path and its permissions")]
+        ) from None
+
+
 def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
-    """Parse the file and return its ``armful:`` keys; plain-text values only (no secrets needed)."""
+    """Parse the file into the config Pulumi would hand the program; secrets stay encrypted and unread."""
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     if not path.is_file():
         raise StackConfigError(
@@ -66,29 +97,98 @@ def read_stack_file(path: Path, stack: str | None = None) -> StackFile:
                 )
             ]
         )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as error:
-        raise StackConfigError(
-            [
-                ConfigIssue(
-                    str(path),
-                    f"byte {error.start} is not UTF-8 ({error.reason})",
-                    "save the file as UTF-8, as Pulumi reads it",
-                )
-            ]
-        ) from None
-    except yaml.YAMLError as error:
-        raise StackConfigError(
-            [ConfigIssue(str(path), f"not valid YAML: {error}", "fix the YAML syntax")]
-        ) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise StackConfigError(
-            [
-                ConfigIssue(
-                    f"{path}: config", "the file has no config map", "put the stack's keys under config:"
-                )
-            ]
+    source = str(path)
+    root = safe_yaml.compose(_read_bytes(path), source)
+    config_node = None
+    if isinstance(root, MappingNode):
+        configs = [
+            value for key, value in root.value if isinstance(key, ScalarNode) and key.value == "config"
+        ]
+        config_node = configs[0] if configs else None
+    if not isinstance(config_node, MappingNode):
+        issue = ConfigIssue(
+            f"{path}: config", "the file has no config map", "put the stack's keys under config:"
         )
-    return StackFile(stack=name, path=path, region=config.get("aws:region"), armful=strip_namespace(config))
+        raise StackConfigError([issue])
+    config, secret_keys, issues = _pulumi_config(config_node, source)
+    if issues:
+        raise StackConfigError(issues)
+    return StackFile(stack=name, path=path, config=config, secret_keys=frozenset(secret_keys))
+
+
+def _pulumi_config(node: MappingNode, source: str) -> tuple[dict[str, Any], set[str], list[ConfigIssue]]:
+    """The config map as Pulumi's CLI makes it (``resource/config.Value``) from the YAML nodes."""
+    config: dict[str, Any] = {}
+    secrets: set[str] = set()
+    issues: list[ConfigIssue] = []
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        raw_key = key_node.value if isinstance(key_node, ScalarNode) else ""
+        namespace, colon, name = raw_key.partition(":")
+        if not (namespace and colon and name):
+            issues.append(
+                ConfigIssue(
+                    f"{source}: line {line}",
+                    f"config key {raw_key!r} has no namespace, and Pulumi refuses the file",
+                    f"write it as armful:{raw_key or '<name>'} (or aws:... for the AWS provider's keys)",
+                )
+            )
+            continue
+        # Pulumi still reads the old "<namespace>:config:<name>" form as "<namespace>:<name>".
+        key = f"{namespace}:{name.removeprefix('config:')}"
+        value, secret, problem = _pulumi_value(value_node, source)
+        if problem is not None:
+            issues.append(ConfigIssue(key, problem, "use plain numbers, strings, booleans, lists and maps"))
+            continue
+        config[key] = value
+        if secret:
+            secrets.add(key)
+    return config, secrets, issues
+
+
+def _pulumi_value(node: Node, source: str) -> tuple[Any, bool, str | None]:
+    """(value, is secret, problem): a scalar as its text, as Pulumi reads any scalar into a string (a
+    null as the empty string); a ``{secure: ...}`` map as a secret; other maps and lists as Go's JSON."""
+    if isinstance(node, ScalarNode):
+        return ("" if node.tag.endswith(":null") else node.value), False, None
+    data = safe_yaml.construct(node, source)
+    if _is_secure(data):
+        return data, True, None
+    try:
+        return _as_go_json(data), _has_secure(data), None
+    except ValueError as error:
+        return None, False, str(error)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and isinstance(value.get("secure"), str)
+
+
+def _has_secure(value: Any) -> bool:
+    if _is_secure(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_secure(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(item) for item in value)
+    return False
+
+
+def _as_go_json(value: Any) -> Any:
+    """Data as Pulumi passes it: map keys as Go's ``%v`` text, sorted (Go writes maps in key order), a
+    float with no fraction as an integer, an integer past 64 bits as a float; NaN and infinities refused."""
+    if isinstance(value, Mapping):
+        return {key: _as_go_json(value[raw]) for key, raw in sorted((safe_yaml.go_text(k), k) for k in value)}
+    if isinstance(value, list):
+        return [_as_go_json(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if -_INT64 <= value < _UINT64:
+            return value
+        value = float(value)  # yaml.v3 reads it as a float64, then written as JSON like any float
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"{value} (.nan or .inf) is a number JSON cannot hold, and Pulumi refuses it")
+        return int(value) if value.is_integer() and abs(value) < 1e21 else value
+    raise ValueError(f"{value!r} is not plain data")

@@ -8,7 +8,7 @@ from pathlib import Path
 from armful.core.arch import Arch
 from armful.images.cache import ImageCache
 from armful.planning.plan import Plan, build_plan
-from armful.planning.stack_config import parse_stack_config
+from armful.planning.stack_config import stack_config_from_pulumi
 from armful.planning.stack_file import read_stack_file, stack_file_path
 
 
@@ -21,10 +21,12 @@ def plan_stack(
     platforms an earlier ``readiness`` run cached, else by the arches their config declares."""
     path = stack_file if stack_file is not None else stack_file_path(stack or "")
     document = read_stack_file(path, stack)
-    config = parse_stack_config(document.armful)
+    # The stack program's own path from config to errors (pulumi_config.read_stack_args), on the same data.
+    validated = stack_config_from_pulumi(document.config, document.secret_keys)
+    config = validated.config
     if image_arches is None:
         image_arches = cached_arches([image for workload in config.workloads for image in workload.images])
-    return build_plan(document.stack, config, region=document.region or "", image_arches=image_arches)
+    return build_plan(document.stack, config, region=validated.region, image_arches=image_arches)
 
 
 def cached_arches(images: list[str]) -> dict[str, frozenset[Arch]]:
