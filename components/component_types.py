@@ -141,6 +141,8 @@ class ClusterSpec(TypedDict):
     """EKS deletion protection (default true)."""
     tags: NotRequired[dict[str, str]]
     """Tags for the cluster."""
+    node_ami_release: NotRequired[str]
+    """pinned (default): each node group keeps the AMI release it was created with until kubernetesVersion changes (or a launch template change replaces its nodes); latest: every pulumi up moves the node groups to the newest release EKS publishes for their AMI type, replacing their nodes when it changes."""
 
 
 class WorkloadSpec(TypedDict):
@@ -173,3 +175,5 @@ class NetworkSpec(TypedDict):
     """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
     single_nat_gateway: NotRequired[bool]
     """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
+    zone_ids: NotRequired[Sequence[str]]
+    """A VPC Armful creates: the AZ IDs of its subnets, in order, such as usw2-az1 (default: the region's first standard AZs EKS supports, by name, whatever their state); the count is availabilityZones."""

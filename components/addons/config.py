@@ -13,7 +13,8 @@ from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.config_base import ConfigModel
 
 CONFIGURABLE_MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = tuple(spec for spec in MANAGED_ADDONS if spec.key)
-"""The EKS managed add-ons whose configuration values ``armful:addons`` may override."""
+"""The EKS managed add-ons ``armful:addons`` takes options for: a version to pin for each, and overrides of
+the configuration values of those whose options take values (CoreDNS, the EBS CSI driver)."""
 
 
 class _AddonsBase(ConfigModel):
@@ -28,12 +29,17 @@ class _AddonsBase(ConfigModel):
         return {spec.key: self.options_for(spec).model_dump(by_alias=True) for spec in ADDONS}
 
     def managed_args(self) -> dict[str, Any]:
-        """The EKS managed add-ons' overrides, as EksManagedAddons takes them (camelCase keys)."""
+        """The options of the EKS managed add-ons EksManagedAddons installs, as it takes them (camelCase
+        keys); vpc-cni's and kube-proxy's go to the cluster, which creates them."""
         return {
             spec.key: self.options_for(spec).model_dump(by_alias=True)
             for spec in CONFIGURABLE_MANAGED_ADDONS
-            if spec.key
+            if spec.key and not spec.installed_with_cluster
         }
+
+    def managed_version(self, spec: ManagedAddonSpec) -> str | None:
+        """The version pinned for an EKS managed add-on, or None for EKS's default."""
+        return self.options_for(spec).version if spec.key else None
 
     @model_validator(mode="after")
     def _needs_are_enabled(self) -> _AddonsBase:

@@ -1,7 +1,9 @@
 """The EKS managed add-ons, declared as workloads like the Helm add-ons', so the plan places and proves them.
 
 vpc-cni (``aws-node``) and kube-proxy are created with the cluster by ``pulumi_eks.Cluster``; Armful
-installs coredns, eks-pod-identity-agent and aws-ebs-csi-driver itself. Only CoreDNS and the EBS CSI
+installs coredns, eks-pod-identity-agent and aws-ebs-csi-driver itself. Every one runs the version named
+under its key in ``armful:addons`` or, by default, EKS's default version for the cluster's Kubernetes
+version, never the newest (which moves whenever AWS publishes one). Only CoreDNS and the EBS CSI
 driver take placement through their configuration values: CoreDNS and the EBS CSI controller are
 controllers and go to the system pool, the EBS CSI node DaemonSet must reach every pool so that volumes
 attach wherever a pod lands. The other DaemonSets' manifests tolerate every taint on their own.
@@ -19,7 +21,7 @@ from typing import Any
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
-from armful.addons.spec import PodIdentity, ValuesOverrides
+from armful.addons.spec import ManagedAddonOptions, ManagedAddonVersion, PodIdentity
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 
@@ -30,7 +32,7 @@ class ManagedAddonSpec:
     workloads: tuple[Workload, ...]
     summary: str
     key: str | None = None
-    """Its key under ``armful:addons`` when its configuration values can be overridden."""
+    """Its key under ``armful:addons``: its version, and its configuration values where they can be overridden."""
     installed_with_cluster: bool = False
     """Created by ``pulumi_eks.Cluster`` itself: modelled here, never installed by Armful."""
     values: Callable[[AddonContext], dict[str, Any]] = field(default=lambda context: {})
@@ -41,8 +43,9 @@ class ManagedAddonSpec:
     needs: tuple[str, ...] = ()
     """Managed add-ons that must be installed first."""
     namespace: str = KUBE_SYSTEM
-    options: type[ValuesOverrides] = ValuesOverrides
-    """``armful:addons.<key>``: overrides of its configuration values (it cannot be turned off)."""
+    options: type[ManagedAddonVersion] | type[ManagedAddonOptions] = ManagedAddonVersion
+    """``armful:addons.<key>``: a version to pin, and with ManagedAddonOptions overrides of its
+    configuration values (it cannot be turned off)."""
 
     @property
     def release(self) -> str:
@@ -125,18 +128,21 @@ EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 
 VPC_CNI = ManagedAddonSpec(
     name="vpc-cni",
+    key="vpcCni",
     workloads=(_eks_daemonset("aws-node", AWS_NODE_REQUESTS),),
     summary="pod networking (aws-node on every node)",
     installed_with_cluster=True,
 )
 KUBE_PROXY = ManagedAddonSpec(
     name="kube-proxy",
+    key="kubeProxy",
     workloads=(_eks_daemonset("kube-proxy", KUBE_PROXY_REQUESTS),),
     summary="Service routing on every node",
     installed_with_cluster=True,
 )
 POD_IDENTITY = ManagedAddonSpec(
     name=POD_IDENTITY_AGENT,
+    key="eksPodIdentityAgent",
     workloads=(_eks_daemonset(POD_IDENTITY_AGENT, POD_IDENTITY_AGENT_REQUESTS),),
     summary="AWS credentials for pods through EKS Pod Identity",
 )
@@ -155,6 +161,7 @@ COREDNS = ManagedAddonSpec(
     ),
     summary="cluster DNS",
     needs_nodes=True,
+    options=ManagedAddonOptions,
 )
 EBS_CSI_DRIVER = ManagedAddonSpec(
     name="aws-ebs-csi-driver",
@@ -181,6 +188,7 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
     summary="EBS volumes (Prometheus and Alertmanager claim them)",
     pod_identity=PodIdentity(EBS_CSI_SERVICE_ACCOUNT, managed_policies=(EBS_CSI_POLICY,)),
     needs_nodes=True,
+    options=ManagedAddonOptions,
     # Its controller gets AWS credentials from Pod Identity, which the agent serves on each node.
     needs=(POD_IDENTITY_AGENT,),
 )

@@ -249,6 +249,8 @@ SPEC = AddonSpec(
     values=values,
     options=KubePrometheusStackOptions,
     secrets=(GRAFANA_ADMIN_PASSWORD,),
+    # Prometheus and Alertmanager keep their data on EBS volumes.
+    claims_volumes=True,
     free_form_paths=(
         # Read by the templates but only present as comments in the default values.
         "prometheusOperator.priorityClassName",

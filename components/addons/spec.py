@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from armful.core.config_base import ConfigModel
+from armful.core.errors import describe_pattern
 from armful.placement.workloads import Workload
 
 if TYPE_CHECKING:
@@ -28,6 +29,32 @@ class AddonOptions(ValuesOverrides):
     """A Helm add-on's options: an enable flag besides its values overrides."""
 
     enabled: bool = True
+
+
+EKS_ADDON_VERSION = describe_pattern(
+    r"^v\d+\.\d+\.\d+-eksbuild\.\d+$",
+    "an EKS add-on version, as aws eks describe-addon-versions lists them",
+    "v1.20.4-eksbuild.2",
+)
+
+
+class ManagedAddonVersion(ConfigModel):
+    """An EKS managed add-on's version: EKS's default for the cluster's Kubernetes version unless pinned."""
+
+    version: Annotated[str | None, Field(pattern=EKS_ADDON_VERSION)] = None
+    """A version to pin instead of EKS's default for the cluster's Kubernetes version."""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """No configuration values: the add-on's own defaults (or pulumi-eks') stand."""
+        return {}
+
+
+class ManagedAddonOptions(ValuesOverrides):
+    """An EKS managed add-on's version and overrides of its configuration values."""
+
+    version: Annotated[str | None, Field(pattern=EKS_ADDON_VERSION)] = None
+    """A version to pin instead of EKS's default for the cluster's Kubernetes version."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,9 @@ class AddonSpec:
     """Secret values its chart needs, each read from stack config or given as a component arg."""
     gates_other_releases: bool = False
     """Its admission webhook sees other releases' objects and fails closed: the others wait for it."""
+    claims_volumes: bool = False
+    """Its workloads claim persistent volumes: it waits for the StorageClass (and the CSI driver behind
+    it), which no other release waits for."""
 
 
 def chart_reference(chart: str, repository: str | None) -> str:

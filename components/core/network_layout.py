@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
+from armful.core.errors import describe_pattern
+
 # Eighths of the VPC block: up to six go to private subnets (nodes and pods take the addresses, since
 # the VPC CNI gives every pod a VPC IP); the last eighth is cut into eight public subnets for load
 # balancers and NAT gateways.
@@ -30,6 +32,12 @@ def subnet_layout(cidr: IPv4Network, availability_zones: int) -> SubnetLayout:
 # EKS networking requirements for VPC and subnets", subnet requirements). IDs, not names: the names
 # map to different zones in different accounts.
 EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+ZONE_ID = describe_pattern(
+    r"^[a-z]{2,}[0-9]+-az[0-9]+$",
+    "a standard AZ's ID (the region's short name, -az and a number; the same zone in every account, "
+    "unlike its name)",
+    "usw2-az1",
+)
 # Standard AZs only: Local Zones and Wavelength Zones are opt-in, and EKS places neither control-plane
 # subnets nor managed node groups there.
 STANDARD_ZONES_FILTER = {"name": "opt-in-status", "values": ["opt-in-not-required"]}

@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
 
 from armful.addons.config import AddonsConfig
+from armful.addons.eks_managed import MANAGED_ADDONS
 from armful.core.errors import ConfigIssue, StackConfigError
 from armful.core.findings import FindingLevel
 from armful.core.pools import PoolPlan
@@ -32,6 +34,7 @@ def plan_eks_managed_addons(args: Mapping[str, Any]) -> list[ManagedAddonPlan]:
     except ValidationError as error:
         issues += issues_under("addons", error)
     issues += misplaced_addon_keys(args, component, takes_managed=True)
+    issues += _cluster_addon_keys(args)
     if issues or addons is None:
         raise ArgsError(issues, component)
     # Placed by the pools' roles and taints alone: no topology is needed, so none is named in findings.
@@ -40,6 +43,23 @@ def plan_eks_managed_addons(args: Mapping[str, Any]) -> list[ManagedAddonPlan]:
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these EKS managed add-ons")
     return install_order([plan for plan in plans if not plan.spec.installed_with_cluster])
+
+
+def _cluster_addon_keys(args: Mapping[str, Any]) -> list[ConfigIssue]:
+    """vpc-cni and kube-proxy are created with the cluster: their version is the cluster's to set."""
+    given = args.get("addons") or {}
+    return [
+        ConfigIssue(
+            f"addons.{key}",
+            f"{spec.name} is created with the cluster by pulumi_eks.Cluster, not by EksManagedAddons",
+            f"pin its version on the cluster ({'vpc_cni_options.addon_version' if spec.name == 'vpc-cni' else 'kube_proxy_addon_options.version'}), "
+            "or give it to ArmCluster, which does",
+        )
+        for spec in MANAGED_ADDONS
+        if spec.installed_with_cluster and spec.key
+        for key in (spec.key, to_snake(spec.key))
+        if key in given
+    ]
 
 
 def install_order(plans: Sequence[ManagedAddonPlan]) -> list[ManagedAddonPlan]:

@@ -285,12 +285,16 @@ class ManagedAddonPlan:
     spec: ManagedAddonSpec
     configuration_values: dict[str, Any]
     """Exactly what EKS gets as the add-on's configuration values (empty: EKS's defaults)."""
+    version: str | None = None
+    """The version pinned in ``armful:addons.<key>.version``; None for EKS's default for the cluster's
+    Kubernetes version, read at deploy time (never the newest)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.spec.name,
             "installed_by": "pulumi-eks" if self.spec.installed_with_cluster else "armful",
-            "version": "EKS default for the cluster's Kubernetes version",
+            "version": self.version or "EKS default for the cluster's Kubernetes version",
+            "version_pinned": self.version is not None,
             "configuration_values": self.configuration_values,
         }
 
@@ -310,7 +314,7 @@ def plan_managed_addons(
         context = AddonContext(tuple(pools), cluster_name, region, options)
         values = release_values(spec, context)
         entries, addon_findings = place_release(spec, values, pools, topology)
-        plans.append(ManagedAddonPlan(spec, values))
+        plans.append(ManagedAddonPlan(spec, values, addons.managed_version(spec)))
         placement += entries
         findings += addon_findings
     return plans, placement, findings
