@@ -13,3 +13,7 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcProviderUrl", cluster.oidc_provider_url)
 pulumi.export("pools", cluster.pools)
+# The AZs the VPC's subnets are in: set them as armful:network.zoneIds to keep exactly these.
+pulumi.export("zoneIds", cluster.zone_ids)
+# Secret: the password set with --secret, or the one Armful generated (pulumi stack output --show-secrets).
+pulumi.export("grafanaAdminPassword", pulumi.Output.secret(cluster.grafana_admin_password))

@@ -12,23 +12,41 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
+from armful.addons.eks_managed import (
+    COREDNS,
+    EBS_CSI_DRIVER,
+    KUBE_PROXY,
+    POD_IDENTITY,
+    VPC_CNI,
+    ManagedAddonSpec,
+)
 from armful.cluster_addons import ClusterAddons
 from armful.component_types import ClusterSpec, NetworkSpec, PoolInfo, PoolSpec, WorkloadSpec
-from armful.core.errors import CONFIG_NAMESPACE
-from armful.eks_managed_addons import EksManagedAddons
+from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, raise_if_any
+from armful.eks_managed_addons import EksManagedAddons, addon_version
 from armful.network import Network
 from armful.node_pools import NodePools
 from armful.planning.plan import Plan, PlanError, build_plan
 from armful.planning.releases import placeholders
-from armful.planning.stack_config import SECRET_CONFIG_KEYS, parse_stack_config
+from armful.planning.stack_config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config, region_issues
+from armful.planning.value_rules import ARMFUL_STORAGE_CLASS
+from armful.run_errors import armful_errors
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # EKS writes control-plane logs to /aws/eks/<cluster>/cluster and, if that group does not exist, creates
 # it with logs kept forever. Armful creates it first, with this retention.
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
-DEFAULT_STORAGE_CLASS = "gp3"
+DEFAULT_STORAGE_CLASS = ARMFUL_STORAGE_CLASS
+# A secret Armful generates when none is given: letters and digits only, so it needs no quoting anywhere.
+GENERATED_SECRET_LENGTH = 32
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY_ASSOCIATION_TYPE = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+CLUSTER_ADMIN_ASSOCIATION = "cluster-admin"
+VOLUME_CLUSTER_TAG = "armful.dev/cluster"
+"""The tag every EBS volume made from Armful's StorageClass carries, with the cluster's name."""
 
 
 class ArmClusterArgs(TypedDict):
@@ -73,12 +91,32 @@ class ArmCluster(pulumi.ComponentResource):
     """Each pool's name, role, arch, labels and taints (Kubernetes form)."""
     instance_types: pulumi.Output[dict[str, list[str]]]
     """Each pool's EC2 instance types, by pool name."""
+    zone_ids: pulumi.Output[list[str]]
+    """The AZ IDs of the VPC Armful created, in order (network.zoneIds keeps them); empty for a VPC given."""
+    grafana_admin_password: pulumi.Output[str]
+    """Grafana's admin password (secret): the one given, or the one Armful generated; empty while kubePrometheusStack is disabled."""
 
     def __init__(self, name: str, args: ArmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Everything that can be wrong is found before the first registration, this component's included.
-        self.plan: Plan = plan_arm_cluster(args)
-        secrets = required_secrets(self.plan, args)
+        with armful_errors():
+            self.plan: Plan = plan_arm_cluster(args)
+        given_secrets = required_secrets(self.plan, args)
         super().__init__("armful:index:ArmCluster", name, None, opts)
+        # A secret nobody set is generated once and kept in the state (encrypted), like any other.
+        secrets: dict[str, pulumi.Output[str]] = {
+            secret: pulumi.Output.secret(
+                value
+                if value is not None
+                else random.RandomPassword(
+                    f"{name}-{secret.replace('_', '-')}",
+                    length=GENERATED_SECRET_LENGTH,
+                    special=False,
+                    opts=pulumi.ResourceOptions(parent=self),
+                ).result
+            )
+            for secret, value in given_secrets.items()
+        }
+        self.grafana_admin_password = secrets.get("grafana_admin_password") or pulumi.Output.secret("")
         config = self.plan.config
         cluster_config = config.cluster
 
@@ -99,6 +137,7 @@ class ArmCluster(pulumi.ComponentResource):
                     "cidr": str(network.cidr),
                     "availability_zones": network.availability_zones,
                     "single_nat_gateway": network.single_nat_gateway,
+                    **({"zone_ids": list(network.zone_ids)} if network.zone_ids else {}),
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -107,10 +146,15 @@ class ArmCluster(pulumi.ComponentResource):
                 vpc.private_subnet_ids,
                 vpc.public_subnet_ids,
             )
+            # Nodes join EKS and pull images through NAT: their groups wait for the routes out.
+            egress: list[pulumi.Resource] = vpc.egress
+            self.zone_ids = vpc.zone_ids
         else:
             vpc_id = pulumi.Output.from_input(network.vpc_id)
             private_subnets = pulumi.Output.from_input(network.private_subnet_ids)
             public_subnets = pulumi.Output.from_input(network.public_subnet_ids or None)
+            egress = []
+            self.zone_ids = pulumi.Output.from_input([])
 
         control_plane_logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
@@ -133,17 +177,20 @@ class ArmCluster(pulumi.ComponentResource):
             endpoint_public_access=endpoint.public_access,
             public_access_cidrs=[str(cidr) for cidr in endpoint.public_access_cidrs] or None,
             authentication_mode=eks.AuthenticationMode.API,
+            # Keyed by principal: pulumi-eks names each entry after its key, so adding, removing or
+            # reordering admins renames no other entry (EKS takes one entry per principal, and replacing
+            # one under a new name fails on the entry that still exists).
             access_entries={
-                f"admin-{index}": {
+                access_entry_key(arn): {
                     "principal_arn": arn,
                     "access_policies": {
-                        "cluster-admin": {
+                        CLUSTER_ADMIN_ASSOCIATION: {
                             "policy_arn": CLUSTER_ADMIN_POLICY,
                             "access_scope": {"type": "cluster"},
                         }
                     },
                 }
-                for index, arn in enumerate(cluster_config.admin_principal_arns)
+                for arn in cluster_config.admin_principal_arns
             },
             encryption_config_key_arn=key.arn,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
@@ -158,9 +205,21 @@ class ArmCluster(pulumi.ComponentResource):
             # pulumi-eks only makes CoreDNS a managed add-on with its default node group; Armful creates
             # it after the system pool exists, placed there.
             coredns_addon_options={"enabled": False},
+            # Left alone, pulumi-eks installs these at the newest version, so any `pulumi up` after AWS
+            # publishes one rolls the CNI on every node. EKS's default for the Kubernetes version (or the
+            # version pinned) moves only with the cluster.
+            vpc_cni_options={"addon_version": self._managed_addon_version(VPC_CNI)},
+            kube_proxy_addon_options={"version": self._managed_addon_version(KUBE_PROXY)},
             deletion_protection=cluster_config.deletion_protection,
             tags=cluster_config.tags or None,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[control_plane_logs]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=True,
+                depends_on=[control_plane_logs],
+                transforms=[
+                    former_access_entry_names_transform(f"{name}-eks", cluster_config.admin_principal_arns)
+                ],
+            ),
         )
 
         self.node_pools = NodePools(
@@ -172,8 +231,10 @@ class ArmCluster(pulumi.ComponentResource):
                 **({"preferred_arch": config.preferred_arch.value} if config.preferred_arch else {}),
                 "system_pool": config.system_pool.model_dump(),
                 "worker_pools": [pool.model_dump() for pool in config.worker_pools],
+                "kubernetes_version": cluster_config.kubernetes_version,
+                "node_ami_release": cluster_config.node_ami_release.value,
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=egress),
         )
         node_groups = list(self.node_pools.node_groups.values())
         # pulumi-eks hands the aws.eks.Cluster back only as a resource reference; the kubeconfig it
@@ -201,6 +262,7 @@ class ArmCluster(pulumi.ComponentResource):
         in_cluster = pulumi.ResourceOptions(
             parent=self, provider=self.kubernetes_provider, deleted_with=self.cluster
         )
+        managed = self.managed_addons.addons
         storage_class = k8s.storage.v1.StorageClass(
             f"{name}-gp3",
             metadata={
@@ -208,12 +270,17 @@ class ArmCluster(pulumi.ComponentResource):
                 "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
             },
             provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true"},
+            # Every volume is tagged with the cluster, so the ones that outlive it are found by tag.
+            parameters={
+                "type": "gp3",
+                "encrypted": "true",
+                "tagSpecification_1": f"{VOLUME_CLUSTER_TAG}={cluster_config.name}",
+            },
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
             reclaim_policy="Delete",
             opts=pulumi.ResourceOptions.merge(
-                in_cluster, pulumi.ResourceOptions(depends_on=[self.managed_addons])
+                in_cluster, pulumi.ResourceOptions(depends_on=[managed[EBS_CSI_DRIVER.name]])
             ),
         )
         self.addons = ClusterAddons(
@@ -226,15 +293,19 @@ class ArmCluster(pulumi.ComponentResource):
                 "topology": config.topology.value,
                 "pools": self.node_pools.pool_descriptions,
                 "addons": config.addons.helm_args(),
+                # Only the releases that claim volumes wait for it, and through it for the EBS CSI driver.
+                "storage_class": storage_class,
                 **secrets,
             },
-            # The releases wait for nodes, the managed add-ons and the default StorageClass, and are
-            # deleted with the cluster rather than one by one.
+            # Every release waits for the nodes and for the Pod Identity agent its credentials come from;
+            # all but the load balancer controller (which needs no DNS, and which the others wait for)
+            # for CoreDNS. They are deleted with the cluster rather than one by one.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*node_groups, self.managed_addons, storage_class],
+                depends_on=[*node_groups, managed[POD_IDENTITY.name]],
                 deleted_with=self.cluster,
             ),
+            cluster_dns=[managed[COREDNS.name]],
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
@@ -252,8 +323,48 @@ class ArmCluster(pulumi.ComponentResource):
                 "vpc_id": self.vpc_id,
                 "pools": self.pools,
                 "instance_types": self.instance_types,
+                "zone_ids": self.zone_ids,
+                "grafana_admin_password": self.grafana_admin_password,
             }
         )
+
+    def _managed_addon_version(self, spec: ManagedAddonSpec) -> pulumi.Input[str]:
+        """The version of an add-on the cluster creates: the one pinned, else EKS's default for the
+        cluster's Kubernetes version (never the newest)."""
+        config = self.plan.config
+        return addon_version(
+            spec.name, config.addons.managed_version(spec), config.cluster.kubernetes_version, self
+        )
+
+
+def access_entry_key(principal_arn: str) -> str:
+    """An admin's key among the cluster's access entries: its principal's ARN, without the ``::`` that
+    Pulumi URNs use as their separator (pulumi-eks puts the key in the entry's resource name)."""
+    return principal_arn.replace("::", ":")
+
+
+def former_access_entry_names_transform(
+    cluster_resource: str, admin_principal_arns: Sequence[str]
+) -> pulumi.ResourceTransform:
+    """Alias each admin's access entry, and its policy association, to the name it had when entries were
+    keyed ``admin-<index>``, so that stacks made then rename them in the state instead of replacing them
+    (the replacement fails: EKS already has an entry for the principal). It holds for admins still listed
+    in the order they were; reorder them in a later run."""
+    former: dict[str, str] = {}
+    for index, arn in enumerate(admin_principal_arns):
+        now, then = f"{cluster_resource}-{access_entry_key(arn)}", f"{cluster_resource}-admin-{index}"
+        former[now] = then
+        former[f"{now}-{CLUSTER_ADMIN_ASSOCIATION}"] = f"{then}-{CLUSTER_ADMIN_ASSOCIATION}"
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in (ACCESS_ENTRY_TYPE, ACCESS_POLICY_ASSOCIATION_TYPE) or args.name not in former:
+            return None
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=former[args.name])])
+        return pulumi.ResourceTransformResult(
+            props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, alias)
+        )
+
+    return transform
 
 
 # Args that are not stack config: the region Pulumi's aws:region stands for, and secrets.
@@ -261,10 +372,21 @@ _NOT_CONFIG = frozenset({"region", *SECRET_CONFIG_KEYS})
 
 
 def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any]) -> Plan:
-    """Validate the args as stack config and plan them; raises on any config error or error finding."""
+    """Validate the args as stack config and plan them; raises on any config error or error finding.
+
+    The same checks as ``armful plan`` and the stack program's config reader, region included."""
     fields = {key: value for key, value in args.items() if key not in _NOT_CONFIG}
     region = args.get("region") or pulumi.Config("aws").get("region") or ""
-    plan = build_plan(pulumi.get_stack(), parse_stack_config(fields), region)
+    issues: list[ConfigIssue] = []
+    config: StackConfig | None = None
+    try:
+        config = parse_stack_config(fields)
+    except StackConfigError as error:
+        issues += error.issues
+    issues += region_issues(region, config)
+    raise_if_any(issues)
+    assert config is not None
+    plan = build_plan(pulumi.get_stack(), config, region)
     if plan.has_errors:
         raise PlanError(plan.findings)
     return plan
@@ -272,8 +394,9 @@ def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any]) -> Plan:
 
 def required_secrets(
     plan: Plan, args: ArmClusterArgs | Mapping[str, Any] | None = None
-) -> dict[str, pulumi.Input[str]]:
-    """The secret values the plan's releases use: from the args, else from stack config (``--secret``)."""
+) -> dict[str, pulumi.Input[str] | None]:
+    """The secret values the plan's releases use: from the args, else from stack config (``--secret``),
+    else None (``ArmCluster`` generates it)."""
     wanted = {placeholder for release in plan.releases for placeholder in placeholders(release.values)}
     config = pulumi.Config(CONFIG_NAMESPACE)
     given = args or {}
@@ -281,9 +404,9 @@ def required_secrets(
         placeholder.name: (
             given[placeholder.name]
             if given.get(placeholder.name) is not None
-            else config.require_secret(SECRET_CONFIG_KEYS[placeholder.name])
+            else config.get_secret(SECRET_CONFIG_KEYS[placeholder.name])
         )
-        for placeholder in wanted
+        for placeholder in sorted(wanted, key=lambda placeholder: placeholder.name)
         if placeholder.secret
     }
 

@@ -29,6 +29,7 @@ from armful.planning.cluster_addons_plan import (
     release_order,
 )
 from armful.planning.component_args import unknown_arg_issues
+from armful.run_errors import armful_errors
 
 HELM_TIMEOUT_SECONDS = 900
 
@@ -52,6 +53,8 @@ class ClusterAddonsArgs(TypedDict):
     """Per add-on, keyed and shaped as stack config's armful:addons (camelCase, e.g. certManager): enabled, options, values overrides."""
     grafana_admin_password: NotRequired[pulumi.Input[str]]
     """Grafana's admin password, kept secret; required while kubePrometheusStack is enabled."""
+    storage_class: NotRequired[k8s.storage.v1.StorageClass]
+    """The StorageClass the add-ons' volumes use, when the same program creates it: only the releases that claim volumes (kube-prometheus-stack's Prometheus and Alertmanager) wait for it."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -63,10 +66,20 @@ class ClusterAddons(pulumi.ComponentResource):
     """Where each add-on workload can run: "<release>/<workload>" to the names of the pools."""
 
     def __init__(
-        self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ClusterAddonsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        cluster_dns: Sequence[pulumi.Resource] = (),
     ) -> None:
+        """``cluster_dns`` (Python only): what serves the cluster's DNS, CoreDNS, when the same program
+        creates it. Every release waits for it except those whose webhooks gate the others (the load
+        balancer controller): those need no DNS to become ready, and the others wait for them anyway.
+        Everything in ``opts.depends_on`` is waited for by every release."""
         # Everything that can be wrong is found before the first registration, this component's included.
-        planned = check_cluster_addons_args(args, opts)
+        with armful_errors():
+            planned = check_cluster_addons_args(args, opts)
         ordered = release_order(planned.releases)
         super().__init__("armful:index:ClusterAddons", name, None, opts)
 
@@ -79,6 +92,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         inherited = inherited_options(opts)
+        storage_class: pulumi.Resource | None = args.get("storage_class")
         known = deploy_time_values(args)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.releases: dict[str, k8s.helm.v3.Release] = {}
@@ -121,7 +135,10 @@ class ClusterAddons(pulumi.ComponentResource):
             # release_order put every release this one follows before it.
             follows = [self.releases[release] for release in spec.needs]
             if not spec.gates_other_releases:
-                follows = [*gates, *follows]
+                follows = [*gates, *cluster_dns, *follows]
+            # Only a release whose pods claim volumes waits for the StorageClass (and the CSI driver).
+            if spec.claims_volumes and storage_class is not None:
+                follows.append(storage_class)
             self.releases[spec.release] = k8s.helm.v3.Release(
                 f"{name}-{spec.release}",
                 name=spec.release,
@@ -193,6 +210,16 @@ def check_cluster_addons_args(
                 "kubernetes_provider",
                 f"{given!r} is not a Kubernetes provider",
                 "give the pulumi_kubernetes.Provider of the cluster",
+            )
+        )
+    storage_class = args.get("storage_class")
+    # Any resource: one passed by reference from another language may come back as a plain resource.
+    if storage_class is not None and not isinstance(storage_class, pulumi.Resource):
+        issues.append(
+            ConfigIssue(
+                "storage_class",
+                f"{storage_class!r} is not a Kubernetes StorageClass",
+                "give the pulumi_kubernetes StorageClass the add-ons' volumes use, or leave storage_class out",
             )
         )
     if has_provider and has_kubeconfig:

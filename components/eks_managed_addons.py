@@ -15,6 +15,26 @@ from armful.cluster_addons import inherited_options
 from armful.component_types import PoolDescription
 from armful.iam import pod_identity_role
 from armful.planning.eks_managed_addons_plan import plan_eks_managed_addons
+from armful.run_errors import armful_errors
+
+
+def addon_version(
+    addon_name: str, pinned: str | None, kubernetes_version: pulumi.Input[str], parent: pulumi.Resource
+) -> pulumi.Input[str]:
+    """The version an EKS managed add-on runs: the one pinned, else EKS's default for the Kubernetes version.
+
+    Never the newest: that changes whenever AWS publishes a release, so every ``pulumi up`` would roll
+    the add-on on its own. The default is the version EKS validated for the Kubernetes version and
+    moves with a Kubernetes upgrade, which is when add-ons should move.
+    """
+    if pinned is not None:
+        return pinned
+    return aws.eks.get_addon_version_output(
+        addon_name=addon_name,
+        kubernetes_version=kubernetes_version,
+        most_recent=False,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    ).version
 
 
 class EksManagedAddonsArgs(TypedDict):
@@ -25,7 +45,7 @@ class EksManagedAddonsArgs(TypedDict):
     pools: Sequence[PoolDescription]
     """The cluster's pools: CoreDNS and the EBS CSI controller go to the system pool and tolerate its taints."""
     addons: NotRequired[dict[str, Any]]
-    """Keyed as stack config's armful:addons: coredns and awsEbsCsiDriver take values, overrides of their configuration values."""
+    """Keyed as stack config's armful:addons: coredns, eksPodIdentityAgent and awsEbsCsiDriver each take a version to pin (default: EKS's default for the Kubernetes version); coredns and awsEbsCsiDriver also values, overrides of their configuration values."""
 
 
 class EksManagedAddons(pulumi.ComponentResource):
@@ -41,7 +61,8 @@ class EksManagedAddons(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksManagedAddonsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        planned = plan_eks_managed_addons(args)
+        with armful_errors():
+            planned = plan_eks_managed_addons(args)
         super().__init__("armful:index:EksManagedAddons", name, None, opts)
         inherited = inherited_options(opts)
         # The pod identity agent (a DaemonSet) needs no nodes to become active; it only goes with the cluster.
@@ -65,21 +86,11 @@ class EksManagedAddons(pulumi.ComponentResource):
                 )
                 associations = [{"role_arn": role.role.arn, "service_account": identity.service_account}]
                 waits_for += role.policies
-            # EKS's default version of the add-on for the cluster's Kubernetes version, not the newest:
-            # the newest changes whenever AWS publishes a release, so every `pulumi up` would upgrade
-            # the add-on on its own. The default is the version EKS validated for that Kubernetes
-            # version and moves with a Kubernetes upgrade, which is when add-ons should move.
-            version = aws.eks.get_addon_version_output(
-                addon_name=addon.name,
-                kubernetes_version=args["kubernetes_version"],
-                most_recent=False,
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
             self.addons[addon.name] = aws.eks.Addon(
                 f"{name}-{addon.name}",
                 cluster_name=args["cluster_name"],
                 addon_name=addon.name,
-                addon_version=version.version,
+                addon_version=addon_version(addon.name, plan.version, args["kubernetes_version"], self),
                 configuration_values=json.dumps(plan.configuration_values, sort_keys=True)
                 if plan.configuration_values
                 else None,

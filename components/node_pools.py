@@ -11,13 +11,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from armful.cluster_addons import inherited_options
 from armful.component_types import PoolInfo, PoolSpec
 from armful.core.pool_planner import check_ec2_architectures, check_ec2_figures
-from armful.core.pools import PoolPlan
+from armful.core.pools import NodeAmiRelease, PoolPlan
 from armful.iam import RoleWithPolicies, node_role
 from armful.planning.node_pools_plan import plan_node_pools
+from armful.run_errors import armful_errors, refusing
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+RELEASE_VERSION = "releaseVersion"
+"""The node group's AMI release, as the engine names the input (ignore_changes takes its name)."""
 
 
 class NodePoolsArgs(TypedDict):
@@ -33,6 +37,10 @@ class NodePoolsArgs(TypedDict):
     """The pools that run applications."""
     preferred_arch: NotRequired[str]
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
+    kubernetes_version: NotRequired[str]
+    """The cluster's Kubernetes minor version: every node group runs it, with the AMI release EKS publishes for it, and follows it when it changes. Without it EKS picks the version at creation and the nodes keep it."""
+    node_ami_release: NotRequired[str]
+    """pinned (default): each node group keeps the AMI release it was created with until kubernetesVersion changes (or a launch template change replaces its nodes); latest: every pulumi up moves the node groups to the newest release EKS publishes for their AMI type, replacing their nodes when it changes."""
 
 
 class NodePools(pulumi.ComponentResource):
@@ -47,13 +55,17 @@ class NodePools(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validation first: a wrong pool registers nothing, not even this component.
-        self.planned_pools: tuple[PoolPlan, ...] = plan_node_pools(args)
+        with armful_errors():
+            self.planned_pools: tuple[PoolPlan, ...] = plan_node_pools(args)
         super().__init__("armful:index:NodePools", name, None, opts)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         role = node_role(f"{name}-node-role", partition, parent=self)
 
+        # The node groups wait for what this component waits for (a new VPC's routes through NAT).
+        inherited = inherited_options(opts)
+        self._releases: dict[str, pulumi.Output[str]] = {}
         self.node_groups: dict[str, eks.ManagedNodeGroup] = {
-            pool.name: self._node_group(name, pool, args, role) for pool in self.planned_pools
+            pool.name: self._node_group(name, pool, args, role, inherited) for pool in self.planned_pools
         }
         # The pools as plain values, ready to be ClusterAddons' ``pools``.
         self.pool_descriptions: list[dict[str, Any]] = [pool.description() for pool in self.planned_pools]
@@ -73,8 +85,25 @@ class NodePools(pulumi.ComponentResource):
             {"pools": self.pools, "instance_types": self.instance_types, "node_role_arn": self.node_role_arn}
         )
 
+    def _release_version(self, pool: PoolPlan) -> pulumi.Output[str] | None:
+        """The AMI release EKS publishes for the pool's AMI type and Kubernetes version (its SSM
+        parameter), read once per parameter."""
+        parameter = pool.release_parameter
+        if parameter is None:
+            return None
+        if parameter not in self._releases:
+            found = aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self))
+            # A public String parameter: the provider marks every value secret, this one is not.
+            self._releases[parameter] = pulumi.Output.unsecret(found.value)
+        return self._releases[parameter]
+
     def _node_group(
-        self, name: str, pool: PoolPlan, args: NodePoolsArgs, role: RoleWithPolicies
+        self,
+        name: str,
+        pool: PoolPlan,
+        args: NodePoolsArgs,
+        role: RoleWithPolicies,
+        inherited: pulumi.ResourceOptions,
     ) -> eks.ManagedNodeGroup:
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-{pool.name}-nodes",
@@ -117,11 +146,18 @@ class NodePools(pulumi.ComponentResource):
             launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
             subnet_ids=args["subnet_ids"],
             ignore_scaling_changes=True,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # Nodes that join before the role has its policies fail to register and the group stalls.
-                depends_on=list(role.policies),
-                transforms=[rolling_update_transform(pool.max_unavailable)],
+            # pulumi-eks gives a node group with a launch template no version of its own: without these
+            # its nodes would stay on their first Kubernetes version and AMI whatever the cluster runs.
+            version=pool.versions.kubernetes_version if pool.versions else None,
+            release_version=self._release_version(pool),
+            opts=pulumi.ResourceOptions.merge(
+                inherited,
+                pulumi.ResourceOptions(
+                    parent=self,
+                    # Nodes that join before the role has its policies fail to register and the group stalls.
+                    depends_on=list(role.policies),
+                    transforms=node_group_transforms(pool),
+                ),
             ),
         )
 
@@ -142,7 +178,37 @@ def _instance_types_checked_with_ec2(
         check_ec2_figures(pools, pool, {t: (r.default_vcpus, r.memory_size) for t, r in answers.items()})
         return list(pool.instance_types)
 
-    return pulumi.Output.all(*lookups).apply(verify)
+    return pulumi.Output.all(*lookups).apply(refusing(verify))
+
+
+def node_group_transforms(pool: PoolPlan) -> list[pulumi.ResourceTransform]:
+    """What pulumi-eks' args do not expose on the node group it creates: the rolling update's size, and,
+    unless the pool follows the newest AMI release, a release kept once the group has one."""
+    transforms = [rolling_update_transform(pool.max_unavailable)]
+    if pool.versions is not None and pool.versions.ami_release is NodeAmiRelease.PINNED:
+        transforms.append(pinned_release_transform())
+    return transforms
+
+
+def pinned_release_transform() -> pulumi.ResourceTransform:
+    """Keep the node group's AMI release once it has one, whatever EKS publishes later.
+
+    The program reads the newest release on every run; ignoring changes to it means the group is created
+    at the release published then and stays there. A Kubernetes version change still moves the nodes:
+    the provider then asks EKS for the new version alone, and EKS gives the group the newest release of
+    that version (as it does when a launch template change replaces the nodes). ``nodeAmiRelease:
+    latest`` drops this transform, and every run applies the newest.
+    """
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ != NODE_GROUP_TYPE:
+            return None
+        keep = pulumi.ResourceOptions(ignore_changes=[RELEASE_VERSION])
+        return pulumi.ResourceTransformResult(
+            props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, keep)
+        )
+
+    return transform
 
 
 def rolling_update_transform(max_unavailable: int) -> pulumi.ResourceTransform:

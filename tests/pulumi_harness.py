@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         }
     )
     """What getAvailabilityZones answers (name → zone ID), as given: the program must filter it."""
+    impaired_zones: frozenset[str] = frozenset()
+    """Zone names whose state is impaired: EC2 leaves them out when asked for ``state: available``."""
+    ami_release: str = "20260401"
+    """The AMI release EKS publishes today: AL2023's release is ``<kubernetes>.0-<this>``, Bottlerocket's
+    ``1.55.0-<this>``."""
     registrations: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     unknown_invokes: list[str] = field(default_factory=list)
@@ -94,11 +100,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {
-                "names": list(self.availability_zones),
-                "zoneIds": list(self.availability_zones.values()),
-                "id": "azs",
-            }, []
+            zones = {
+                name: zone_id
+                for name, zone_id in self.availability_zones.items()
+                if args.args.get("state") != "available" or name not in self.impaired_zones
+            }
+            return {"names": list(zones), "zoneIds": list(zones.values()), "id": "azs"}, []
+        if token == "aws:ssm/getParameter:getParameter":
+            name = args.args["name"]
+            value = self._published_release(name)
+            if value is None:
+                self.unknown_invokes.append(f"{token} {name}")
+                raise UnknownInvokeError(_unknown_message([f"{token} {name}"]))
+            return {"name": name, "value": value, "insecureValue": value, "type": "String", "id": name}, []
         if token == "aws:ec2/getInstanceType:getInstanceType":
             instance_type = args.args["instanceType"]
             return {
@@ -109,10 +123,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             # EKS answers its default version for the Kubernetes version, or the newest with mostRecent.
             which = "latest" if args.args.get("mostRecent") else "default"
-            addon = args.args["addonName"]
-            return {"addonName": addon, "version": f"v1.0.0-{addon}-{which}"}, []
+            addon, kubernetes = args.args["addonName"], args.args["kubernetesVersion"]
+            return {"addonName": addon, "version": addon_version_answer(addon, kubernetes, which)}, []
         self.unknown_invokes.append(token)
         raise UnknownInvokeError(_unknown_message([token]))
+
+    def _published_release(self, parameter: str) -> str | None:
+        """The public parameters EKS documents for the newest AMI release of an AMI type and Kubernetes
+        version; any other name is a mistake."""
+        al2023 = re.fullmatch(
+            r"/aws/service/eks/optimized-ami/(\d+\.\d+)/amazon-linux-2023/(x86_64|arm64)/standard/recommended/"
+            r"release_version",
+            parameter,
+        )
+        if al2023:
+            return f"{al2023.group(1)}.0-{self.ami_release}"
+        if re.fullmatch(
+            r"/aws/service/bottlerocket/aws-k8s-\d+\.\d+/(x86_64|arm64)/latest/image_version", parameter
+        ):
+            return f"1.55.0-{self.ami_release}"
+        return None
 
     def _architectures(self, instance_type: str) -> list[str]:
         if instance_type in self.ec2_architectures:
@@ -163,6 +193,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             seen.add(urn)
             pending += graph[urn].dependencies
         return False
+
+
+def addon_version_answer(addon: str, kubernetes_version: str, which: str = "default") -> str:
+    """What the mocks answer for an EKS add-on's default (or, with mostRecent, newest) version."""
+    return f"v1.0.0-{addon}-{which}-for-{kubernetes_version}"
 
 
 def _unknown_message(tokens: list[str]) -> str:
@@ -218,7 +253,14 @@ def _extra_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> dict[str
         return {"latestVersion": 1}
     if type_ == "aws:kms/key:Key":
         return {"arn": f"arn:aws:kms:us-west-2:111122223333:key/{name}"}
+    if type_ == "random:index/randomPassword:RandomPassword":
+        return {"result": generated_password(name)}
     return {}
+
+
+def generated_password(name: str) -> str:
+    """What the mocks answer as a ``RandomPassword``'s ``result`` (the provider would make it up)."""
+    return f"generated-{name}"
 
 
 def run_program(

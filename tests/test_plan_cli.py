@@ -89,6 +89,11 @@ POOL_KEYS = {
     "desired_size",
     "labels",
     "taints",
+    # Additions: the versions the node group runs.
+    "kubernetes_version",
+    "release_version",
+    "release_parameter",
+    "ami_release",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
 PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed", "namespace", "replicas"}
@@ -167,6 +172,11 @@ def test_json_matches_the_contract(capsys: pytest.CaptureFixture[str], stack: st
         assert got["labels"]["node.armful.dev/pool"] == want["name"]
         assert got["labels"]["node.armful.dev/role"] == want["role"]
         assert got["instance_types"] and all(isinstance(t, str) for t in got["instance_types"])
+        # Every example stack runs Kubernetes 1.35 and keeps each node group's AMI release once it has one.
+        assert (got["kubernetes_version"], got["ami_release"]) == ("1.35", "pinned")
+        assert got["release_parameter"].startswith(
+            ("/aws/service/eks/optimized-ami/1.35/", "/aws/service/bottlerocket/")
+        )
     for release in document["releases"]:
         assert set(release) == RELEASE_KEYS
         assert isinstance(release["values"], dict)

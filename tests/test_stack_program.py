@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from example_stacks import EXAMPLE_STACKS, GRAFANA_PASSWORD, ROOT, SECRET_KEYS, stack_file_config
-from pulumi_harness import RecordingMocks, Registration, run_program
+from pulumi_harness import RecordingMocks, Registration, addon_version_answer, run_program
 
 from armful.core.errors import StackConfigError
 from armful.node_pools import NODE_GROUP_TYPE, rolling_update_transform
@@ -267,20 +267,36 @@ def test_node_group_is_auto_named_and_uses_its_launch_template(stack: str, pool:
     assert group["launchTemplate"] == {"id": f"{template.name}-id", "version": "1"}
 
 
-@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
-def test_node_group_rolling_update_max_unavailable(stack: str, pool: str) -> None:
+def _transformed_node_group(stack: str, pool: str) -> pulumi.ResourceTransformArgs:
+    """The child node group pulumi-eks creates, as the pool's transforms leave it (the mocks never run them)."""
     transforms = _program(stack).mocks.transforms[(NODE_GROUP, f"{POOLS}-{pool}")]
-    assert len(transforms) == 1
+    # pulumi-eks ignores desired-size changes itself; the transforms must keep that.
     args = pulumi.ResourceTransformArgs(
         custom=True,
         type_=NODE_GROUP_TYPE,
         name=f"{pool}-nodeGroup",
         props={"amiType": "x"},
-        opts=pulumi.ResourceOptions(),
+        opts=pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"]),
     )
-    result = transforms[0](args)
-    assert result is not None
-    assert result.props["updateConfig"] == {"maxUnavailable": EXPECTED_POOLS[stack][pool].max_unavailable}
+    for transform in transforms:
+        result = transform(args)
+        if result is not None:
+            args = pulumi.ResourceTransformArgs(args.custom, args.type_, args.name, result.props, result.opts)
+    return args
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_node_group_rolling_update_max_unavailable(stack: str, pool: str) -> None:
+    transformed = _transformed_node_group(stack, pool)
+    assert transformed.props["updateConfig"] == {
+        "maxUnavailable": EXPECTED_POOLS[stack][pool].max_unavailable
+    }
+
+
+@pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
+def test_node_group_keeps_its_ami_release_and_pulumi_eks_ignored_changes(stack: str, pool: str) -> None:
+    ignored = _transformed_node_group(stack, pool).opts.ignore_changes
+    assert ignored == ["scalingConfig.desiredSize", "releaseVersion"]
 
 
 @pytest.mark.parametrize(("stack", "pool"), POOL_CASES, ids=POOL_IDS)
@@ -671,11 +687,17 @@ def test_managed_addons_use_the_default_version_for_the_kubernetes_version(examp
         "aws-ebs-csi-driver",
         "coredns",
         "eks-pod-identity-agent",
+        "kube-proxy",
+        "vpc-cni",
     ]
     assert all(not args.get("mostRecent") for args in asked), "the newest version floats on every run"
     assert all(args["kubernetesVersion"] == "1.35" for args in asked)
     for addon in mocks.of_type(ADDON):
-        assert addon.inputs["addonVersion"] == f"v1.0.0-{addon.inputs['addonName']}-default"
+        assert addon.inputs["addonVersion"] == addon_version_answer(addon.inputs["addonName"], "1.35")
+    # vpc-cni and kube-proxy are the cluster's: pulumi-eks would take the newest without a version.
+    cluster = _cluster(example_stack)
+    assert cluster["vpcCniOptions"]["addonVersion"] == addon_version_answer("vpc-cni", "1.35")
+    assert cluster["kubeProxyAddonOptions"]["version"] == addon_version_answer("kube-proxy", "1.35")
 
 
 def _managed_addon(stack: str, addon: str) -> Registration:
@@ -757,16 +779,32 @@ def test_releases_wait_for_their_pod_identity_association_and_role_permissions(e
         assert {p.urn for p in permissions} <= set(release.dependencies), release.name
 
 
-def test_releases_wait_for_nodes_managed_addons_and_the_storage_class(example_stack: str) -> None:
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+# Releases whose pods claim volumes: kube-prometheus-stack's Prometheus and Alertmanager.
+CLAIMS_VOLUMES = {f"{ADDONS}-kube-prometheus-stack"}
+
+
+def test_releases_wait_for_what_they_need_and_nothing_more(example_stack: str) -> None:
+    """Nodes and the Pod Identity agent for every release; CoreDNS for all but the load balancer
+    controller's gate; the StorageClass, and through it the EBS CSI driver, only where volumes are claimed."""
     mocks = _program(example_stack).mocks
-    before = [
-        *mocks.of_type(NODE_GROUP),
-        *mocks.of_type(ADDON),
-        mocks.one("kubernetes:storage.k8s.io/v1:StorageClass"),
-    ]
-    for release in mocks.of_type(RELEASE):
-        for resource in before:
-            assert mocks.waits_for(release, resource), (release.name, resource.name)
+    gate = f"{ADDONS}-aws-load-balancer-controller"
+    storage = mocks.one(STORAGE_CLASS)
+    ebs, coredns = (
+        _managed_addon(example_stack, "aws-ebs-csi-driver"),
+        _managed_addon(example_stack, "coredns"),
+    )
+    agent = _managed_addon(example_stack, "eks-pod-identity-agent")
+    releases = mocks.of_type(RELEASE)
+    assert {release.name for release in releases} >= CLAIMS_VOLUMES
+    for release in releases:
+        for needed in [*mocks.of_type(NODE_GROUP), agent]:
+            assert mocks.waits_for(release, needed), (release.name, needed.name)
+        assert mocks.waits_for(release, coredns) is (release.name != gate), release.name
+        claims = release.name in CLAIMS_VOLUMES
+        assert mocks.waits_for(release, storage) is claims, release.name
+        assert mocks.waits_for(release, ebs) is claims, release.name
+    assert mocks.waits_for(storage, ebs), "volumes are provisioned by the EBS CSI driver"
 
 
 # --- Pod Identity trust -----------------------------------------------------------------------------

@@ -15,22 +15,45 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from armful.core.arch import Arch
+from armful.core.aws_names import IAM_PRINCIPAL_ARN, SUBNET_ID, VPC_ID, cluster_name_problem, tag_problems
+from armful.core.cidrs import (
+    covers_everything,
+    duplicate_index,
+    parse_cidr,
+    unusable_vpc_block_problem,
+)
 from armful.core.config_base import ConfigModel
-from armful.core.kubernetes_names import check_label, check_taint
+from armful.core.kubernetes_names import (
+    check_label,
+    check_taint,
+    dns_label_problem,
+    duplicate_taints,
+    label_value_name_problem,
+)
 from armful.core.kubernetes_versions import (
     DEFAULT_KUBERNETES_VERSION,
     EKS_VERSIONS,
     SupportLevel,
     standard_versions,
     support_level,
+    version_form_problem,
 )
-from armful.core.pools import ARCH_LABEL, ROLE_LABEL, CapacityType, OsFamily, PoolRole
+from armful.core.network_layout import EKS_UNSUPPORTED_ZONE_IDS, ZONE_ID
+from armful.core.pools import (
+    ARCH_LABEL,
+    ROLE_LABEL,
+    CapacityType,
+    NodeAmiRelease,
+    NodeVersions,
+    OsFamily,
+    PoolRole,
+)
 from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.taints import Taint, TaintEffect
 from armful.core.topology import Topology
 
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
-IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
+POOL_NAME_MAX = 40
+"""A pool's name is in every node group's and launch template's name, and in node labels."""
 # The kubelet refuses to set labels in these domains and their subdomains (node-role.kubernetes.io/...)
 # on its own node, so a node group carrying one never joins; Armful's own domain is Armful's.
 RESERVED_LABEL_DOMAINS = ("node.armful.dev", "kubernetes.io", "k8s.io", "eks.amazonaws.com")
@@ -100,6 +123,17 @@ def _check_labels(labels: dict[str, str], *, eks_node_group: bool) -> dict[str, 
     return labels
 
 
+def _check_unique_taints(taints: list[TaintConfig]) -> list[TaintConfig]:
+    for index, problem in duplicate_taints([(taint.key, taint.effect.value) for taint in taints]):
+        raise ValueError(f"taints[{index}]: {problem}. Fix: remove the repeated taint, or change its effect")
+    return taints
+
+
+def _raise_for(problem: str | None, fix: str) -> None:
+    if problem:
+        raise ValueError(f"{problem}. Fix: {fix}")
+
+
 class PodRequestsConfig(ConfigModel):
     """A pod's requests, summed over its containers, as Kubernetes quantities."""
 
@@ -135,7 +169,7 @@ class NodeCapacityConfig(ConfigModel):
 class PoolConfig(ConfigModel):
     """A node pool Armful creates: one EKS managed node group of one architecture."""
 
-    name: Annotated[str, Field(pattern=DNS_LABEL)]
+    name: str
     """The pool's name: lowercase letters, digits and hyphens. Nodes carry it as node.armful.dev/pool."""
     instance_types: Annotated[list[str], Field(min_length=1)]
     """EC2 instance types, all of one architecture; the pool's arch is derived from them."""
@@ -159,6 +193,21 @@ class PoolConfig(ConfigModel):
     """Extra taints (Armful adds CriticalAddonsOnly on the system pool and arch taints in mixed)."""
     node_capacity: NodeCapacityConfig | None = None
     """Only for instance types Armful's catalog does not know: one node's vCPUs, memory and max pods."""
+
+    @field_validator("name")
+    @classmethod
+    def _pool_name(cls, name: str) -> str:
+        _raise_for(
+            dns_label_problem(name, "pool name", POOL_NAME_MAX),
+            "name the pool like general-arm (EKS node group and node label names are made from it)",
+        )
+        return name
+
+    @field_validator("taints")
+    @classmethod
+    def _unique_taints(cls, taints: list[ExtraTaintConfig]) -> list[ExtraTaintConfig]:
+        _check_unique_taints(list(taints))
+        return taints
 
     @field_validator("capacity_type", mode="before")
     @classmethod
@@ -225,12 +274,35 @@ class EndpointConfig(ConfigModel):
             )
         return private_access
 
+    @field_validator("public_access_cidrs", mode="before")
+    @classmethod
+    def _cidr_form(cls, cidrs: Any) -> Any:
+        if not isinstance(cidrs, list):
+            return cidrs
+        parsed = []
+        for index, cidr in enumerate(cidrs):
+            try:
+                parsed.append(parse_cidr(cidr, "public access CIDR"))
+            except ValueError as error:
+                raise ValueError(f"publicAccessCidrs[{index}]: {error}") from None
+        return parsed
+
     @field_validator("public_access_cidrs")
     @classmethod
     def _open_internet_needs_opt_in(cls, cidrs: list[IPv4Network], info: ValidationInfo) -> list[IPv4Network]:
-        if any(cidr.prefixlen == 0 for cidr in cidrs) and not info.data.get("allow_public_internet", False):
+        repeated = duplicate_index(cidrs)
+        if repeated is not None:
             raise ValueError(
-                "publicAccessCidrs contains 0.0.0.0/0, which opens the API server to the whole internet. "
+                f"{cidrs[repeated]} is listed twice (publicAccessCidrs[{repeated}]). Fix: list each block once"
+            )
+        if covers_everything(cidrs) and not info.data.get("allow_public_internet", False):
+            together = (
+                "contains 0.0.0.0/0"
+                if any(cidr.prefixlen == 0 for cidr in cidrs)
+                else f"covers every IPv4 address ({', '.join(map(str, cidrs))} together are 0.0.0.0/0)"
+            )
+            raise ValueError(
+                f"publicAccessCidrs {together}, which opens the API server to the whole internet. "
                 "Fix: list your own CIDRs, or set cluster.endpoint.allowPublicInternet: true to accept that"
             )
         return cidrs
@@ -243,7 +315,7 @@ class EndpointConfig(ConfigModel):
 class ClusterConfig(ConfigModel):
     """The EKS control plane."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")]
+    name: str
     """The EKS cluster's name."""
     allow_extended_support: bool = False
     """Accept a Kubernetes version past EKS standard support (billed extra)."""
@@ -257,6 +329,25 @@ class ClusterConfig(ConfigModel):
     """EKS deletion protection (default true)."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags for the cluster."""
+    node_ami_release: NodeAmiRelease = NodeAmiRelease.PINNED
+    """pinned (default): each node group keeps the AMI release it was created with until kubernetesVersion changes (or a launch template change replaces its nodes); latest: every pulumi up moves the node groups to the newest release EKS publishes for their AMI type, replacing their nodes when it changes."""
+
+    @field_validator("name")
+    @classmethod
+    def _cluster_name(cls, name: str) -> str:
+        _raise_for(cluster_name_problem(name), "name the cluster like shop-arm-workers")
+        return name
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _version_is_text(cls, version: Any) -> Any:
+        if isinstance(version, int | float) and not isinstance(version, bool):
+            newest = EKS_VERSIONS[-1].version
+            raise ValueError(
+                f"kubernetesVersion is the number {version}, not a string: YAML reads an unquoted version "
+                f'as a number, and 1.30 as 1.3. Fix: quote it, e.g. kubernetesVersion: "{newest}"'
+            )
+        return version
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -264,8 +355,62 @@ class ClusterConfig(ConfigModel):
         check_kubernetes_version(version, info.data.get("allow_extended_support", False))
         return version
 
+    @field_validator("admin_principal_arns")
+    @classmethod
+    def _no_sessions(cls, arns: list[str]) -> list[str]:
+        for index, arn in enumerate(arns):
+            role = role_of_assumed_role(arn)
+            if role is not None:
+                raise ValueError(
+                    f"adminPrincipalArns[{index}] {arn!r} is a session of an assumed role (what aws sts "
+                    "get-caller-identity prints), not a principal EKS can give an access entry. Fix: use the "
+                    f"role's ARN, {role} (with the role's path, if it has one, before its name)"
+                )
+        return arns
+
+    @field_validator("admin_principal_arns")
+    @classmethod
+    def _one_access_entry_per_principal(cls, arns: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        for index, arn in enumerate(arns):
+            # IAM names are unique regardless of case, so Admin and admin are one role.
+            key = arn.lower()
+            if key in first:
+                raise ValueError(
+                    f"adminPrincipalArns[{index}] {arn!r} repeats adminPrincipalArns[{first[key]}]; EKS takes one "
+                    "access entry per principal. Fix: list each principal once"
+                )
+            first[key] = index
+        return arns
+
+    @field_validator("tags")
+    @classmethod
+    def _aws_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, problem in tag_problems(tags):
+            aws_prefix = key.lower().startswith("aws:")
+            fix = "use a key of your own, such as team" if aws_prefix else "shorten or correct the tag"
+            raise ValueError(f"{problem}. Fix: {fix}")
+        return tags
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
+
+
+def role_of_assumed_role(arn: str) -> str | None:
+    """The IAM role ARN an STS assumed-role session ARN stands for (its path is not in the session's ARN),
+    or None for any other ARN."""
+    match = _ASSUMED_ROLE.match(arn)
+    if match is None:
+        return None
+    partition, account, role = match.groups()
+    return f"arn:{partition}:iam::{account}:role/{role}"
+
 
 def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date | None = None) -> None:
+    form = version_form_problem(version)
+    if form is not None:
+        problem, fix = form
+        raise ValueError(f"{problem}. Fix: {fix}")
     level = support_level(version, today)
     current = ", ".join(standard_versions(today)) or "the newest version EKS offers"
     if level == SupportLevel.ENDED:
@@ -286,13 +431,13 @@ def check_kubernetes_version(version: str, allow_extended: bool, today: dt.date 
         )
 
 
-_SUBNET_ID = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+_SUBNET_ID = Annotated[str, Field(pattern=SUBNET_ID)]
 
 
 class NetworkConfig(ConfigModel):
     """The VPC: one Armful creates (the default) or an existing one."""
 
-    vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = None
+    vpc_id: Annotated[str | None, Field(pattern=VPC_ID)] = None
     """An existing VPC; leave out to let Armful create one."""
     private_subnet_ids: list[_SUBNET_ID] = Field(default_factory=list, validate_default=True)
     """An existing VPC: at least two private subnets in different AZs, for the nodes."""
@@ -304,6 +449,59 @@ class NetworkConfig(ConfigModel):
     """A VPC Armful creates: how many AZs, 2 to 6 (default 3)."""
     single_nat_gateway: bool = False
     """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
+    zone_ids: list[Annotated[str, Field(pattern=ZONE_ID)]] = Field(default_factory=list)
+    """A VPC Armful creates: the AZ IDs of its subnets, in order, such as usw2-az1 (default: the region's first standard AZs EKS supports, by name, whatever their state); the count is availabilityZones."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_count_from_zone_ids(cls, data: Any) -> Any:
+        """Zone ids given without availabilityZones say how many zones there are."""
+        if not isinstance(data, dict):
+            return data
+        zone_ids = data.get("zoneIds", data.get("zone_ids"))
+        counted = "availabilityZones" in data or "availability_zones" in data
+        existing_vpc = data.get("vpcId", data.get("vpc_id")) is not None
+        if isinstance(zone_ids, list) and 2 <= len(zone_ids) <= 6 and not counted and not existing_vpc:
+            return {**data, "availabilityZones": len(zone_ids)}
+        return data
+
+    @field_validator("zone_ids")
+    @classmethod
+    def _usable_zone_ids(cls, zone_ids: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("vpc_id") is not None:
+            return zone_ids  # _only_for_a_new_vpc says what to do
+        if not 2 <= len(zone_ids) <= 6:
+            raise ValueError(
+                f"zoneIds lists {len(zone_ids)} AZ IDs; EKS needs subnets in two AZs at least and the subnet "
+                "layout has room for six. Fix: list 2 to 6 AZ IDs"
+            )
+        for index, zone_id in enumerate(zone_ids):
+            if zone_id in zone_ids[:index]:
+                raise ValueError(
+                    f"zoneIds[{index}] {zone_id} repeats zoneIds[{zone_ids.index(zone_id)}]. Fix: list each AZ once"
+                )
+            if zone_id in EKS_UNSUPPORTED_ZONE_IDS:
+                raise ValueError(
+                    f"zoneIds[{index}] {zone_id} is an AZ where EKS does not place clusters "
+                    f"({', '.join(EKS_UNSUPPORTED_ZONE_IDS)}). Fix: use another AZ of the region"
+                )
+        regions = sorted({zone_id.rsplit("-az", 1)[0] for zone_id in zone_ids})
+        if len(regions) > 1:
+            raise ValueError(
+                f"zoneIds name AZs of {len(regions)} regions ({', '.join(regions)}); a VPC is in one. "
+                "Fix: list AZ IDs of the stack's region only (aws ec2 describe-availability-zones)"
+            )
+        return zone_ids
+
+    @model_validator(mode="after")
+    def _zone_ids_match_the_count(self) -> NetworkConfig:
+        if self.zone_ids and len(self.zone_ids) != self.availability_zones:
+            raise ValueError(
+                f"zoneIds lists {len(self.zone_ids)} AZs but availabilityZones is {self.availability_zones}. "
+                f"Fix: remove availabilityZones (the zone ids say how many), or list {self.availability_zones} "
+                "zone ids"
+            )
+        return self
 
     @field_validator("private_subnet_ids", "public_subnet_ids")
     @classmethod
@@ -320,9 +518,24 @@ class NetworkConfig(ConfigModel):
                 "an existing VPC needs at least two private subnets in different AZs for nodes. "
                 "Fix: list them in network.privateSubnetIds"
             )
+        key = to_camel(info.field_name or "")
+        for index, subnet in enumerate(ids):
+            if subnet in ids[:index]:
+                raise ValueError(
+                    f"{key}[{index}] {subnet} repeats {key}[{ids.index(subnet)}]. Fix: list each subnet once"
+                )
+        private = info.data.get("private_subnet_ids") or []
+        if info.field_name == "public_subnet_ids":
+            for index, subnet in enumerate(ids):
+                if subnet in private:
+                    raise ValueError(
+                        f"publicSubnetIds[{index}] {subnet} is also privateSubnetIds[{private.index(subnet)}]: a "
+                        "subnet is private (nodes, no route from the internet) or public (internet-facing load "
+                        "balancers), never both. Fix: list it in one of the two"
+                    )
         return ids
 
-    @field_validator("cidr", "availability_zones", "single_nat_gateway")
+    @field_validator("cidr", "availability_zones", "single_nat_gateway", "zone_ids")
     @classmethod
     def _only_for_a_new_vpc(cls, value: Any, info: ValidationInfo) -> Any:
         if info.data.get("vpc_id") is not None:
@@ -333,9 +546,15 @@ class NetworkConfig(ConfigModel):
             )
         return value
 
+    @field_validator("cidr", mode="before")
+    @classmethod
+    def _cidr_form(cls, cidr: Any) -> Any:
+        return parse_cidr(cidr, "VPC cidr")
+
     @field_validator("cidr")
     @classmethod
     def _cidr_size(cls, cidr: IPv4Network) -> IPv4Network:
+        _raise_for(unusable_vpc_block_problem(cidr), "use a private block such as 10.0.0.0/16")
         if not 16 <= cidr.prefixlen <= 20:
             raise ValueError(
                 f"cidr {cidr} is outside what a VPC can use here: AWS allows /16 at most, and Armful needs "
@@ -352,7 +571,7 @@ class NetworkConfig(ConfigModel):
 class WorkloadConfig(ConfigModel):
     """One of your own applications, so the plan shows where it lands and what it needs."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    name: str
     """The application's name."""
     images: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
     """Every image its pods run."""
@@ -363,11 +582,17 @@ class WorkloadConfig(ConfigModel):
     replicas: Annotated[int, Field(ge=1, le=10000)] = 1
     """How many pods it runs (default 1), counted when requests are given."""
 
+    @field_validator("name")
+    @classmethod
+    def _workload_name(cls, name: str) -> str:
+        _raise_for(dns_label_problem(name, "workload name"), "name it as its Deployment is, like storefront")
+        return name
+
 
 class PoolDescriptionConfig(ConfigModel):
     """A node pool of a cluster Armful did not create, described by what its nodes carry."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+    name: str
     """The pool's name, as placement and errors show it."""
     role: PoolRole
     """system or workers. Exactly one pool is the system pool: the add-ons' controllers run there."""
@@ -377,6 +602,18 @@ class PoolDescriptionConfig(ConfigModel):
     """The labels the pool's nodes carry. The system pool's must include node.armful.dev/role: system, which every add-on controller selects."""
     taints: list[TaintConfig] = Field(default_factory=list)
     """The taints the pool's nodes carry, in Kubernetes form (effect NoSchedule, PreferNoSchedule or NoExecute)."""
+
+    @field_validator("name")
+    @classmethod
+    def _pool_name(cls, name: str) -> str:
+        # Nodes carry the name as a label value (node.armful.dev/pool, eks.amazonaws.com/nodegroup).
+        _raise_for(label_value_name_problem(name, "pool name"), "give the node group's name, like platform")
+        return name
+
+    @field_validator("taints")
+    @classmethod
+    def _unique_taints(cls, taints: list[TaintConfig]) -> list[TaintConfig]:
+        return _check_unique_taints(taints)
 
     @field_validator("labels")
     @classmethod
@@ -433,6 +670,11 @@ class PoolsConfig(ConfigModel):
     def app_arch(self) -> Arch:
         """The arch apps land on unless they opt in to another."""
         return self.topology.app_arch(self.preferred_arch)
+
+    def node_versions(self) -> NodeVersions | None:
+        """The Kubernetes version and AMI release the pools' node groups run: known where the config names
+        the cluster (stack config does), else given by whoever plans the pools."""
+        return None
 
 
 __all__ = [

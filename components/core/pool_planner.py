@@ -9,8 +9,23 @@ from armful.core.config import PoolConfig, PoolsConfig
 from armful.core.errors import ConfigIssue, config_path, raise_if_any
 from armful.core.instance_catalog import CATALOG
 from armful.core.instance_catalog import instance_type as catalog_entry
-from armful.core.node_allocatable import Allocatable, allocatable, allocatable_of_figures, smallest
-from armful.core.pools import ARCH_LABEL, POOL_LABEL, ROLE_LABEL, PoolPlan, PoolRole
+from armful.core.kubernetes_names import EKS_TAINTS_MAX
+from armful.core.node_allocatable import (
+    Allocatable,
+    allocatable,
+    allocatable_of_figures,
+    smallest,
+    without_vm_overhead,
+)
+from armful.core.pools import (
+    ARCH_LABEL,
+    POOL_LABEL,
+    ROLE_LABEL,
+    CapacityType,
+    NodeVersions,
+    PoolPlan,
+    PoolRole,
+)
 from armful.core.taints import Taint, TaintEffect
 from armful.core.topology import Topology
 
@@ -29,8 +44,12 @@ def is_armful_taint(taint: Taint) -> bool:
     )
 
 
-def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
-    """The system pool first, then the worker pools in config order; raises StackConfigError."""
+def plan_pools(config: PoolsConfig, versions: NodeVersions | None = None) -> list[PoolPlan]:
+    """The system pool first, then the worker pools in config order; raises StackConfigError.
+
+    ``versions`` are what every node group runs (default: what the config says, ``node_versions``).
+    """
+    versions = versions or config.node_versions()
     issues: list[ConfigIssue] = []
     pools_with_paths = [(config.system_pool, PoolRole.SYSTEM, ("systemPool",))] + [
         (pool, PoolRole.WORKERS, ("workerPools", index)) for index, pool in enumerate(config.worker_pools)
@@ -39,9 +58,11 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
 
     plans = []
     for pool, role, path in pools_with_paths:
-        pool_issues = _size_issues(pool, path)
+        pool_issues = _size_issues(pool, path) + _role_issues(pool, role, path)
         arch, arch_issues = _resolve_arch(pool, path)
         pool_issues += arch_issues or _catalog_issues(pool, path)
+        if arch is not None:
+            pool_issues += _taint_count_issues(config, pool, role, arch, path)
         if arch is not None and arch not in config.topology.allowed_arches(role):
             pool_issues.append(
                 topology_issue(
@@ -54,7 +75,7 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
             )
         issues += pool_issues
         if not pool_issues and arch is not None:
-            plans.append(_plan_pool(config, pool, role, arch))
+            plans.append(_plan_pool(config, pool, role, arch, versions))
 
     if not issues:
         issues += workers_of_every_arch_issues(
@@ -64,7 +85,9 @@ def plan_pools(config: PoolsConfig) -> list[PoolPlan]:
     return plans
 
 
-def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch) -> PoolPlan:
+def _plan_pool(
+    config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch, versions: NodeVersions | None
+) -> PoolPlan:
     taints = [Taint(t.key, t.value, t.effect) for t in pool.taints]
     if role is PoolRole.SYSTEM:
         taints.insert(0, CRITICAL_ADDONS_ONLY)
@@ -86,6 +109,7 @@ def _plan_pool(config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch
         taints=tuple(taints),
         node_instance_type=node_type,
         node=node,
+        versions=versions,
     )
 
 
@@ -95,9 +119,12 @@ def _node_room(pool: PoolConfig) -> tuple[str, Allocatable]:
     return smallest(
         (
             name,
-            allocatable_of_figures(figures.vcpus, figures.memory_mib, figures.max_pods)
+            without_vm_overhead(
+                allocatable_of_figures(figures.vcpus, figures.memory_mib, figures.max_pods),
+                figures.memory_mib,
+            )
             if figures is not None
-            else allocatable(known),
+            else without_vm_overhead(allocatable(known), known.memory_mib),
         )
         for name in pool.instance_types
         if figures is not None or (known := catalog_entry(name)) is not None
@@ -166,6 +193,51 @@ def _size_issues(pool: PoolConfig, path: tuple) -> list[ConfigIssue]:
             )
         ]
     return []
+
+
+def _role_issues(pool: PoolConfig, role: PoolRole, path: tuple) -> list[ConfigIssue]:
+    """The system pool runs CoreDNS, the admission webhooks every release waits for, and the controllers:
+    it may never shrink to nothing, nor be reclaimed as spot capacity is, all its nodes at once."""
+    if role is not PoolRole.SYSTEM:
+        return []
+    issues = []
+    if pool.min_size < 1:
+        issues.append(
+            ConfigIssue(
+                config_path(*path, "minSize"),
+                "the system pool's minSize is 0, so EKS may scale it to no nodes, leaving CoreDNS and every "
+                "add-on controller nowhere to run",
+                "set minSize to 3 (one node per AZ; 2 at the very least)",
+            )
+        )
+    if pool.capacity_type is CapacityType.SPOT:
+        issues.append(
+            ConfigIssue(
+                config_path(*path, "capacityType"),
+                "the system pool is spot capacity: EC2 reclaims spot nodes at two minutes' notice, often "
+                "several at once, taking CoreDNS and the admission webhooks (which refuse every change while "
+                "down) with them",
+                "remove capacityType (on-demand is the default), and put spot capacity in a worker pool",
+            )
+        )
+    return issues
+
+
+def _taint_count_issues(
+    config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch, path: tuple
+) -> list[ConfigIssue]:
+    own = 1 if role is PoolRole.SYSTEM or config.topology.tainted_arch(arch, config.preferred_arch) else 0
+    if len(pool.taints) + own <= EKS_TAINTS_MAX:
+        return []
+    return [
+        ConfigIssue(
+            config_path(*path, "taints"),
+            f"{len(pool.taints)} taints are given"
+            + (f" and Armful adds {own}" if own else "")
+            + f"; the EKS node group API takes at most {EKS_TAINTS_MAX} per node group",
+            f"keep at most {EKS_TAINTS_MAX - own} taints on this pool",
+        )
+    ]
 
 
 def _resolve_arch(pool: PoolConfig, path: tuple) -> tuple[Arch | None, list[ConfigIssue]]:

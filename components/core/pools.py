@@ -44,6 +44,43 @@ def ami_type(os_family: OsFamily, arch: Arch) -> str:
     return _AMI_TYPES[(os_family, arch)]
 
 
+class NodeAmiRelease(StrEnum):
+    """Which AMI release a managed node group runs: the one it was created with, or the newest."""
+
+    PINNED = "pinned"
+    LATEST = "latest"
+
+
+# The public SSM parameters EKS documents for the newest AMI release of each AMI type and Kubernetes
+# version: "Retrieve recommended Amazon Linux AMI IDs" (sub-parameter release_version) and "Retrieve
+# recommended Bottlerocket AMI IDs" (sub-parameter image_version) in the Amazon EKS User Guide. Their
+# values are what a managed node group's releaseVersion takes (AL2023 1.35.0-20260401, Bottlerocket
+# 1.55.0-d93bb1b1).
+_RELEASE_PARAMETERS = {
+    "AL2023_x86_64_STANDARD": (
+        "/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/x86_64/standard/recommended/release_version"
+    ),
+    "AL2023_ARM_64_STANDARD": (
+        "/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/arm64/standard/recommended/release_version"
+    ),
+    "BOTTLEROCKET_x86_64": "/aws/service/bottlerocket/aws-k8s-{version}/x86_64/latest/image_version",
+    "BOTTLEROCKET_ARM_64": "/aws/service/bottlerocket/aws-k8s-{version}/arm64/latest/image_version",
+}
+
+
+def release_version_parameter(ami_type_name: str, kubernetes_version: str) -> str:
+    """The SSM parameter holding the newest AMI release EKS publishes for an AMI type and Kubernetes version."""
+    return _RELEASE_PARAMETERS[ami_type_name].format(version=kubernetes_version)
+
+
+@dataclass(frozen=True)
+class NodeVersions:
+    """What every node group of a cluster runs: the cluster's Kubernetes version, and which AMI release."""
+
+    kubernetes_version: str
+    ami_release: NodeAmiRelease = NodeAmiRelease.PINNED
+
+
 @dataclass(frozen=True)
 class PoolPlan:
     """One EKS managed node group, fully decided: every field is what the cloud will get."""
@@ -65,10 +102,20 @@ class PoolPlan:
     may launch; None for a pool Armful only places add-ons on."""
     node_instance_type: str = ""
     """The listed instance type with the least room, named where capacity is reported."""
+    versions: NodeVersions | None = None
+    """The Kubernetes version and AMI release the node group runs; None leaves both to EKS at creation
+    (and there they stay)."""
 
     @property
     def ami_type(self) -> str:
         return ami_type(self.os_family, self.arch)
+
+    @property
+    def release_parameter(self) -> str | None:
+        """The SSM parameter of the AMI release published for this pool's AMI type and Kubernetes version."""
+        if self.versions is None:
+            return None
+        return release_version_parameter(self.ami_type, self.versions.kubernetes_version)
 
     @property
     def block_devices(self) -> tuple[tuple[str, int | None], ...]:
@@ -116,6 +163,31 @@ class PoolPlan:
             "desired_size": self.desired_size,
             "labels": dict(self.labels),
             "taints": [taint.to_kubernetes() for taint in self.taints],
+            **self._versions_json(),
+        }
+
+    def _versions_json(self) -> dict[str, object]:
+        """The versions the node group runs. The AMI release is read from EKS's SSM parameter at deploy
+        time, so the plan names the parameter and when the release changes."""
+        versions = self.versions
+        if versions is None:
+            return {
+                "kubernetes_version": None,
+                "release_version": "<EKS's choice at creation>",
+                "release_parameter": None,
+                "ami_release": None,
+            }
+        return {
+            "kubernetes_version": versions.kubernetes_version,
+            "release_version": (
+                f"<published for {self.ami_type} and Kubernetes {versions.kubernetes_version} at each deploy>"
+                if versions.ami_release is NodeAmiRelease.LATEST
+                else f"<published for {self.ami_type} and Kubernetes {versions.kubernetes_version} when the "
+                "node group is created or its nodes are replaced (Kubernetes version, launch template), "
+                "then kept>"
+            ),
+            "release_parameter": self.release_parameter,
+            "ami_release": versions.ami_release.value,
         }
 
 

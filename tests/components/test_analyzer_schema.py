@@ -46,6 +46,8 @@ EXPECTED_INPUTS: dict[str, dict[str, tuple[str, bool]]] = {
         "systemPool": ("ref:PoolSpec", True),
         "workerPools": ("array<ref:PoolSpec>", True),
         "preferredArch": ("string", False),
+        "kubernetesVersion": ("string", False),
+        "nodeAmiRelease": ("string", False),
     },
     "ClusterAddons": {
         "clusterName": ("string", True),
@@ -57,12 +59,14 @@ EXPECTED_INPUTS: dict[str, dict[str, tuple[str, bool]]] = {
         "kubeconfig": ("string", False),
         "addons": ("map<any>", False),
         "grafanaAdminPassword": ("string", False),
+        "storageClass": ("resource:kubernetes:storage.k8s.io/v1:StorageClass", False),
     },
     "Network": {
         "clusterName": ("string", True),
         "cidr": ("string", False),
         "availabilityZones": ("integer", False),
         "singleNatGateway": ("boolean", False),
+        "zoneIds": ("array<string>", False),
     },
 }
 
@@ -76,6 +80,8 @@ EXPECTED_OUTPUTS: dict[str, dict[str, str]] = {
         "vpcId": "string",
         "pools": "array<ref:PoolInfo>",
         "instanceTypes": "map<array<string>>",
+        "zoneIds": "array<string>",
+        "grafanaAdminPassword": "string",
     },
     "NodePools": {
         "pools": "array<ref:PoolInfo>",
@@ -83,7 +89,12 @@ EXPECTED_OUTPUTS: dict[str, dict[str, str]] = {
         "nodeRoleArn": "string",
     },
     "ClusterAddons": {"releaseNames": "array<string>", "placement": "map<array<string>>"},
-    "Network": {"vpcId": "string", "privateSubnetIds": "array<string>", "publicSubnetIds": "array<string>"},
+    "Network": {
+        "vpcId": "string",
+        "privateSubnetIds": "array<string>",
+        "publicSubnetIds": "array<string>",
+        "zoneIds": "array<string>",
+    },
 }
 
 # Type name → property → (type, required).
@@ -96,6 +107,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "adminPrincipalArns": ("array<string>", False),
         "deletionProtection": ("boolean", False),
         "tags": ("map<string>", False),
+        "nodeAmiRelease": ("string", False),
     },
     "EndpointSpec": {
         "privateAccess": ("boolean", False),
@@ -109,6 +121,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "cidr": ("string", False),
         "availabilityZones": ("integer", False),
         "singleNatGateway": ("boolean", False),
+        "zoneIds": ("array<string>", False),
     },
     "PoolSpec": {
         "name": ("string", True),
@@ -160,7 +173,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
 NOT_PLAIN = {
     "ArmCluster": {"grafanaAdminPassword"},
     "NodePools": {"cluster", "subnetIds"},
-    "ClusterAddons": {"vpcId", "kubernetesProvider", "kubeconfig", "grafanaAdminPassword"},
+    "ClusterAddons": {"vpcId", "kubernetesProvider", "kubeconfig", "grafanaAdminPassword", "storageClass"},
     "Network": set(),
 }
 

@@ -57,12 +57,17 @@ PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     component_types.PodRequestsSpec: (PodRequestsConfig, frozenset()),
     component_types.NodeCapacitySpec: (NodeCapacityConfig, frozenset()),
     ArmClusterArgs: (StackConfig, NOT_CONFIG),
-    NodePoolsArgs: (PoolsConfig, frozenset({"cluster", "subnet_ids"})),
+    # The cluster's version and AMI release policy are ClusterConfig's (PARTS holds the one they share).
+    NodePoolsArgs: (
+        PoolsConfig,
+        frozenset({"cluster", "subnet_ids", "kubernetes_version", "node_ami_release"}),
+    ),
 }
 MODEL_OF = {typed: model for typed, (model, _) in PAIRS.items()}
 # Component args that take some of a model's fields: those must match it, the rest are the component's own.
 PARTS: list[tuple[type, type[BaseModel], frozenset[str]]] = [
-    (NetworkArgs, NetworkConfig, frozenset({"cidr", "availability_zones", "single_nat_gateway"})),
+    (NetworkArgs, NetworkConfig, frozenset({"cidr", "availability_zones", "single_nat_gateway", "zone_ids"})),
+    (NodePoolsArgs, ClusterConfig, frozenset({"node_ami_release"})),
     (ClusterAddonsArgs, PoolsConfig, frozenset({"topology"})),
 ]
 # Shapes other languages get as a free-form map: the model behind it validates each add-on's own keys.

@@ -346,8 +346,8 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str], list[str]]] = {
     "admin-arn-malformed": (
         _config(cluster={"name": "shop", "adminPrincipalArns": ["platform-admin"]}),
         "armful:cluster.adminPrincipalArns[0]",
-        ["pattern"],
-        ["pattern"],
+        ["'platform-admin'", "IAM role or user ARN"],
+        ["arn:aws:iam::111122223333:role/platform-admin"],
     ),
 }
 
@@ -481,8 +481,9 @@ def test_unknown_family_accepted_with_arch_and_node_capacity() -> None:
     plan = build_plan("test", config, region="us-west-2")
     (pool,) = plan.worker_pools
     assert pool.arch.value == "arm64"
-    # 2000m less 60m + 10m kube-reserved; 8192 MiB less 11 x 29 + 255 MiB reserved and 100 MiB eviction.
-    assert (pool.node.cpu_millicores, pool.node.memory_mib, pool.node.pods) == (1930, 7518, 29)
+    # 2000m less 60m + 10m kube-reserved; 8192 MiB less the 7.5% (615 MiB) a kubelet does not see,
+    # 11 x 29 + 255 MiB reserved and 100 MiB eviction.
+    assert (pool.node.cpu_millicores, pool.node.memory_mib, pool.node.pods) == (1930, 6903, 29)
 
 
 def test_an_instance_type_the_catalog_does_not_know_needs_its_figures() -> None:
