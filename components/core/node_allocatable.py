@@ -24,6 +24,7 @@ percent lower, so the memory figure here is an upper bound of what the node will
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -88,6 +89,20 @@ def allocatable(instance: InstanceType, prefix_delegation: bool = False) -> Allo
         cpu_millicores=instance.vcpus * 1000 - kube_reserved_cpu_millicores(instance.vcpus),
         memory_mib=max(memory, 0),
         pods=max_pods(instance, prefix_delegation),
+    )
+
+
+# The kubelet's memory capacity is the kernel's MemTotal, short of EC2's figure by what firmware and the
+# kernel keep; Karpenter, which must predict it before a node exists, takes 7.5% (its
+# vmMemoryOverheadPercent default). The capacity proof uses the same margin, so that "fits" holds on a
+# real node rather than on EC2's nominal memory.
+VM_MEMORY_OVERHEAD = 0.075
+
+
+def without_vm_overhead(node: Allocatable, memory_mib: int) -> Allocatable:
+    """``node``'s allocatable with ``memory_mib`` of capacity reported as a kubelet would."""
+    return Allocatable(
+        node.cpu_millicores, max(node.memory_mib - math.ceil(memory_mib * VM_MEMORY_OVERHEAD), 0), node.pods
     )
 
 

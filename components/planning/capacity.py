@@ -20,7 +20,7 @@ from armful.core.config import WorkloadConfig
 from armful.core.errors import ConfigIssue, StackConfigError, config_path
 from armful.core.findings import Finding, FindingLevel
 from armful.core.instance_catalog import CATALOG, InstanceType
-from armful.core.node_allocatable import Allocatable, allocatable
+from armful.core.node_allocatable import Allocatable, allocatable, without_vm_overhead
 from armful.core.pools import PoolPlan, PoolRole
 from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.values_tree import get_path, without_nulls
@@ -80,8 +80,11 @@ class PodGroup:
     """Replicas; a node agent runs one pod on every node it reaches."""
     node_agent: bool
     pools: tuple[str, ...]
-    distinct_nodes: bool = False
-    """Required anti-affinity or a hostname spread that refuses two replicas on one node."""
+    one_per_node: bool = False
+    """Required anti-affinity against its own pods over hostnames: no two replicas on one node."""
+    max_skew: int | None = None
+    """A ``DoNotSchedule`` spread over hostnames selecting its own pods: a node may hold at most this many
+    more replicas than the emptiest node it may use."""
     transient: bool = False
     """A Job's pod (hooks included): it runs to completion at install, delete or ``helm test`` time, so it
     needs room next to the steady pods while it runs, but keeps none."""
@@ -124,11 +127,12 @@ class PoolCapacity:
 
     @property
     def headroom_share(self) -> float:
-        """The smaller of the CPU and memory shares left free at the minimum size."""
+        """The smallest of the CPU, memory and pod-slot shares left free at the minimum size."""
         allocatable, headroom = self.allocatable, self.headroom
         return min(
             headroom.cpu / allocatable.cpu if allocatable.cpu else 0.0,
             headroom.memory / allocatable.memory if allocatable.memory else 0.0,
+            headroom.pods / allocatable.pods if allocatable.pods else 0.0,
         )
 
     @property
@@ -155,16 +159,23 @@ class PoolCapacity:
 
 
 def _requests_at(tree: Mapping[str, Any], path: tuple[str, ...], where: str) -> Room:
-    """The ``requests`` under a values path; a container without requests asks for nothing."""
-    requests = get_path(tree, (*path, "requests")) or {}
-    if not isinstance(requests, Mapping):
-        raise _values_error(where, (*path, "requests"), f"requests must be a map, not {requests!r}")
+    """What a container's ``resources`` under a values path ask the scheduler for: each resource's request,
+    else its limit (Kubernetes makes a limit the request when none is set), else nothing."""
+    stated = {}
+    for part in ("requests", "limits"):
+        given = get_path(tree, (*path, part)) or {}
+        if not isinstance(given, Mapping):
+            raise _values_error(where, (*path, part), f"{part} must be a map, not {given!r}")
+        stated[part] = given
     try:
-        cpu = parse_cpu(requests["cpu"]) if requests.get("cpu") is not None else 0
-        memory = parse_memory(requests["memory"]) if requests.get("memory") is not None else 0.0
+        figures = {
+            resource: parse(value)
+            for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory))
+            if (value := stated["requests"].get(resource, stated["limits"].get(resource))) is not None
+        }
     except ValueError as error:
-        raise _values_error(where, (*path, "requests"), str(error)) from None
-    return Room(cpu, memory)
+        raise _values_error(where, path, str(error)) from None
+    return Room(int(figures.get("cpu", 0)), float(figures.get("memory", 0.0)))
 
 
 def _values_error(where: str, path: tuple[str, ...], problem: str) -> StackConfigError:
@@ -194,21 +205,40 @@ def pod_request(workload: Workload, values: Mapping[str, Any], arch: Any, where:
     return replace(total, pods=1)
 
 
-def _refuses_shared_nodes(workload: Workload, values: Mapping[str, Any]) -> bool:
-    """Required pod anti-affinity or a DoNotSchedule spread over hostnames, as the values set them."""
+def _selects(selector: Any, labels: Mapping[str, str]) -> bool:
+    """A ``labelSelector`` with ``matchLabels`` only, matching these pod labels; expressions are not modelled,
+    so such a selector is taken not to match (the pod is then packed without that spread)."""
+    if not isinstance(selector, Mapping) or selector.get("matchExpressions"):
+        return False
+    wanted = selector.get("matchLabels") or {}
+    return bool(wanted) and all(labels.get(key) == value for key, value in wanted.items())
+
+
+def _node_spreading(workload: Workload, values: Mapping[str, Any]) -> tuple[bool, int | None]:
+    """Whether its replicas refuse to share a node, and how unevenly they may, from the values."""
     seen = without_nulls(values)
     keys = workload.keys
+    labels = dict(workload.pod_labels)
     affinity = get_path(seen, key_path(workload.path, keys.affinity)) if keys.affinity else None
     terms = (
         ((affinity or {}).get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
     ) or []
+    one_per_node = any(
+        isinstance(t, Mapping)
+        and t.get("topologyKey") == HOSTNAME
+        and _selects(t.get("labelSelector"), labels)
+        for t in terms
+    )
     spread = get_path(seen, key_path(workload.path, keys.topology_spread)) if keys.topology_spread else None
-    return any(isinstance(t, Mapping) and t.get("topologyKey") == HOSTNAME for t in terms) or any(
-        isinstance(s, Mapping)
+    skews = [
+        int(s.get("maxSkew", 1))
+        for s in spread or ()
+        if isinstance(s, Mapping)
         and s.get("topologyKey") == HOSTNAME
         and s.get("whenUnsatisfiable") == "DoNotSchedule"
-        for s in spread or ()
-    )
+        and _selects(s.get("labelSelector"), labels)
+    ]
+    return one_per_node, (min(skews) if skews else None)
 
 
 def addon_pod_groups(
@@ -243,7 +273,7 @@ def addon_pod_groups(
                     replicas_of(workload, values, where),
                     False,
                     targets,
-                    _refuses_shared_nodes(workload, values),
+                    *_node_spreading(workload, values),
                     transient=workload.kind.kubernetes_kind == "Job",
                 )
             )
@@ -294,23 +324,26 @@ def pack(
         candidates = [
             (pool, index) for pool in group.pools if pool in free for index in range(len(free[pool]))
         ]
-        used: set[tuple[str, int]] = set()
+        placed_on = dict.fromkeys(candidates, 0)
+
+        def spread_allows(
+            spot: tuple[str, int], group: PodGroup = group, placed_on: dict = placed_on
+        ) -> bool:
+            if group.one_per_node and placed_on[spot]:
+                return False
+            # Kubernetes' skew: this node's count once placed, less the emptiest eligible node's.
+            return group.max_skew is None or placed_on[spot] + 1 - min(placed_on.values()) <= group.max_skew
+
         for _ in range(group.count):
             spot = next(
-                (
-                    (pool, index)
-                    for pool, index in candidates
-                    if free[pool][index].holds(group.request)
-                    and not (group.distinct_nodes and (pool, index) in used)
-                ),
-                None,
+                (s for s in candidates if free[s[0]][s[1]].holds(group.request) and spread_allows(s)), None
             )
             if spot is None:
                 ask(next(p for p in group.pools if p in free), group, placed=False)
                 continue
             pool, index = spot
             free[pool][index] -= group.request
-            used.add(spot)
+            placed_on[spot] += 1
             ask(pool, group, placed=True)
     for group in (g for g in groups if g.transient):
         pools_of_group = [p for p in group.pools if p in free]
@@ -344,25 +377,55 @@ def plan_capacity(
         capacities.append(capacity)
         if capacity.at_min.unplaced:
             findings.append(_insufficient(capacity, sized, groups))
-        elif capacity.at_min.nodes and _low(capacity):
+        elif not capacity.at_min.nodes:
+            findings += _agents_on_a_first_node(pool, groups)
+        elif capacity.headroom_share < LOW_HEADROOM:
             findings.append(
                 Finding(
                     FindingLevel.WARNING,
                     "low-headroom",
-                    f"pool {pool.name} keeps less than {LOW_HEADROOM:.0%} of its allocatable CPU or memory free at "
-                    f"minSize {pool.min_size}: {capacity.headroom} left of {capacity.allocatable}. A rolling "
-                    "update or one more replica may not fit. Fix: raise minSize or use larger instance types",
+                    f"pool {pool.name} keeps less than {LOW_HEADROOM:.0%} of its allocatable CPU, memory or pod "
+                    f"slots free at minSize {pool.min_size}: {capacity.headroom} left of {capacity.allocatable}. "
+                    "A rolling update or one more replica may not fit. Fix: raise minSize or use larger "
+                    "instance types",
                 )
             )
     findings += _single_system_node(sized, groups)
     return capacities, findings
 
 
-def _low(capacity: PoolCapacity) -> bool:
-    allocatable, headroom = capacity.allocatable, capacity.headroom
-    return (
-        headroom.cpu < LOW_HEADROOM * allocatable.cpu or headroom.memory < LOW_HEADROOM * allocatable.memory
-    )
+def _agents_on_a_first_node(pool: PoolPlan, groups: Sequence[PodGroup]) -> list[Finding]:
+    """A pool of minSize 0 proves nothing at its minimum: its node agents must fit on the first node it
+    gets, or every node it ever launches starts with a Pending agent."""
+    packed = pack([pool], {pool.name: 1}, [g for g in groups if g.node_agent])[pool.name]
+    if not packed.unplaced:
+        return []
+    agents = ", ".join(packed.unplaced)
+    return [
+        Finding(
+            FindingLevel.ERROR,
+            "insufficient-capacity",
+            f"pool {pool.name} has minSize 0, but one {pool.node_instance_type} node has no room for its node "
+            f"agents ({agents}: {packed.requested} against {Room.of_node(pool.node)}), so every node it "  # type: ignore[arg-type]
+            f"launches would keep them Pending. Fix: {_fix_agents(pool, groups)}",
+        )
+    ]
+
+
+def _fix_agents(pool: PoolPlan, groups: Sequence[PodGroup]) -> str:
+    for larger in _larger_types(pool):
+        resized = replace(pool, node=_room_of(larger), node_instance_type=larger.name)
+        if not pack([resized], {pool.name: 1}, [g for g in groups if g.node_agent])[pool.name].unplaced:
+            return f"instance types of at least {larger.name}"
+    return "use larger instance types"
+
+
+def _room_of(instance: InstanceType) -> Allocatable:
+    return without_vm_overhead(allocatable(instance), instance.memory_mib)
+
+
+def _pods(count: int) -> str:
+    return f"{count} pod{'' if count == 1 else 's'}"
 
 
 def _insufficient(capacity: PoolCapacity, pools: Sequence[PoolPlan], groups: Sequence[PodGroup]) -> Finding:
@@ -380,19 +443,30 @@ def _insufficient(capacity: PoolCapacity, pools: Sequence[PoolPlan], groups: Seq
         )
         if lacking
     ]
-    why = (
-        f"short of {', '.join(shortfall)}"
-        if shortfall
-        else "the total would fit, but no single node has room for what is left"
+    spread = sorted(
+        g.subject
+        for g in groups
+        if g.subject in packed.unplaced and (g.one_per_node or g.max_skew is not None)
     )
+    if shortfall:
+        why = f"short of {', '.join(shortfall)}"
+    elif spread:
+        why = f"the total would fit, but {', '.join(spread)} must spread over more nodes"
+    else:
+        why = "the total would fit, but no single node has room for what is left"
     nodes = f"{packed.nodes} x {pool.node_instance_type}" if packed.nodes else "no nodes"
+    consequence = (
+        "the first pulumi up would fail (releases are atomic and no autoscaler adds nodes)"
+        if capacity.at_desired.unplaced
+        else f"they would stay Pending whenever the pool is at minSize (it starts at desiredSize "
+        f"{pool.desired_size}, where they fit), and no autoscaler adds nodes"
+    )
     return Finding(
         FindingLevel.ERROR,
         "insufficient-capacity",
-        f"pool {pool.name} ({nodes} at minSize {pool.min_size}) has no room for {missing} pods: {pods}. Its pods "
-        f"request {capacity.requested} against {capacity.allocatable} allocatable ({why}), and no autoscaler "
-        f"adds nodes, so they would stay Pending and the first pulumi up would fail. Fix: "
-        f"{_fix(pool, pools, groups)}",
+        f"pool {pool.name} ({nodes} at minSize {pool.min_size}) has no room for {_pods(missing)}: {pods}. Its "
+        f"pods request {capacity.requested} against {capacity.allocatable} allocatable ({why}): {consequence}. "
+        f"Fix: {_fix(pool, pools, groups)}",
     )
 
 
@@ -400,12 +474,21 @@ def _fix(pool: PoolPlan, pools: Sequence[PoolPlan], groups: Sequence[PodGroup]) 
     """Changes that make the pool's pods fit, each proven by packing again."""
     sizes = {other.name: other.min_size for other in pools}
     fixes = []
-    for count in range(pool.min_size + 1, LARGEST_NODE_COUNT_TRIED + 1):
-        if not pack(pools, {**sizes, pool.name: count}, groups)[pool.name].unplaced:
-            fixes.append(f"minSize {count}" + (f" (and maxSize {count})" if count > pool.max_size else ""))
-            break
+    agents = {g.subject for g in groups if g.node_agent}
+    # More nodes never make room for a node agent: each node gets one of its own.
+    if not set(pack(pools, sizes, groups)[pool.name].unplaced) <= agents:
+        for count in range(pool.min_size + 1, LARGEST_NODE_COUNT_TRIED + 1):
+            if not pack(pools, {**sizes, pool.name: count}, groups)[pool.name].unplaced:
+                also = [
+                    # A desiredSize left unset follows minSize; one set below the new minimum must rise.
+                    f"desiredSize {count}" if pool.min_size < pool.desired_size < count else "",
+                    f"maxSize {count}" if count > pool.max_size else "",
+                ]
+                extra = " and ".join(a for a in also if a)
+                fixes.append(f"minSize {count}" + (f" (and {extra})" if extra else ""))
+                break
     for larger in _larger_types(pool):
-        resized = replace(pool, node=allocatable(larger), node_instance_type=larger.name)
+        resized = replace(pool, node=_room_of(larger), node_instance_type=larger.name)
         trial = [resized if other.name == pool.name else other for other in pools]
         if not pack(trial, sizes, groups)[pool.name].unplaced:
             fixes.append(f"instance types of at least {larger.name}")
@@ -444,7 +527,8 @@ def _single_system_node(pools: Sequence[PoolPlan], groups: Sequence[PodGroup]) -
             FindingLevel.ERROR,
             "single-node-system-pool",
             f"the system pool {system.name} has minSize 1, but {', '.join(replicated)} run two or more "
-            "replicas behind PodDisruptionBudgets: on one node, draining it for an upgrade or a replacement "
-            "waits forever for a replica to move. Fix: minSize 2",
+            "replicas: on one node they all share its fate, and draining it for an upgrade or a replacement "
+            "either waits forever on their PodDisruptionBudgets or takes every replica down at once. "
+            "Fix: minSize 2",
         )
     ]

@@ -65,11 +65,12 @@ def capacity_of(plan: Plan, pool: str) -> dict[str, Any]:
 
 def test_a_pools_allocatable_is_its_smallest_nodes_times_its_minimum() -> None:
     entry = capacity_of(plan_of(small_cluster()), "system")
-    # m7g.large: 2 vCPU less 60m + 10m kube-reserved; 8 GiB less 11 MiB x 29 pods + 255 MiB, less the
-    # 100 MiB eviction threshold; 3 ENIs x (10 - 1) + 2 = 29 pods.
+    # m7g.large: 2 vCPU less 60m + 10m kube-reserved; 8192 MiB less the 7.5% (615 MiB) the kernel keeps,
+    # 11 MiB x 29 pods + 255 MiB reserved and the 100 MiB eviction threshold: 6903 MiB;
+    # 3 ENIs x (10 - 1) + 2 = 29 pods.
     assert entry["instance_type"] == "m7g.large"
     assert entry["nodes"] == 2
-    assert entry["allocatable"] == {"cpu": 3.86, "memory_mib": 15036.0, "pods": 58}
+    assert entry["allocatable"] == {"cpu": 3.86, "memory_mib": 13806.0, "pods": 58}
 
 
 def test_node_agents_are_counted_on_every_node_of_every_pool() -> None:
@@ -77,8 +78,8 @@ def test_node_agents_are_counted_on_every_node_of_every_pool() -> None:
     # aws-node 50m, kube-proxy 100m, ebs-csi-node 30m / 104Mi, the pod identity agent nothing.
     assert entry["per_node"] == {"cpu": 0.18, "memory_mib": 104.0, "pods": 4}
     assert entry["requested"] == {"cpu": 0.36, "memory_mib": 208.0, "pods": 8}
-    # m7g.xlarge: 4000m - 60 - 10 - 10 = 3920m; 16384 - (11 x 58 + 255) - 100 = 15391 MiB.
-    assert entry["room_for_apps_per_node"] == {"cpu": 3.74, "memory_mib": 15287.0, "pods": 54}
+    # m7g.xlarge: 4000m - 60 - 10 - 10 = 3920m; 16384 - 1229 (7.5%) - (11 x 58 + 255) - 100 = 14162 MiB.
+    assert entry["room_for_apps_per_node"] == {"cpu": 3.74, "memory_mib": 14058.0, "pods": 54}
 
 
 def test_user_workloads_with_requests_fill_the_pools_they_land_on() -> None:
@@ -90,7 +91,7 @@ def test_user_workloads_with_requests_fill_the_pools_they_land_on() -> None:
     too_many = plan_of(small_cluster(workloads=[{**web, "replicas": 3}]))
     (finding,) = [f for f in too_many.findings if f.code == "insufficient-capacity"]
     assert finding.message.startswith(
-        "pool apps (2 x m7g.xlarge at minSize 2) has no room for 1 pods: workload web x1"
+        "pool apps (2 x m7g.xlarge at minSize 2) has no room for 1 pod: workload web x1"
     )
     assert finding.message.endswith("Fix: minSize 3, or instance types of at least m7g.2xlarge")
 
@@ -125,8 +126,9 @@ def test_a_request_that_is_not_a_quantity_is_a_config_error_at_its_path() -> Non
     assert "'lots' is not a CPU quantity such as 250m or 2" in issue.problem
 
 
-@pytest.mark.parametrize(("min_size", "code"), [(0, "insufficient-capacity"), (1, "single-node-system-pool")])
+@pytest.mark.parametrize(("min_size", "code"), [(1, "single-node-system-pool")])
 def test_a_system_pool_too_small_to_drain_or_run_anything_is_an_error(min_size: int, code: str) -> None:
+    # minSize 0 is a config error before any plan (tests/test_hostile_stacks.py).
     system = {"name": "system", "instanceTypes": ["m7g.2xlarge"], "minSize": min_size, "maxSize": 4}
     assert code in codes(plan_of(small_cluster(systemPool=system)))
 
@@ -145,7 +147,10 @@ def test_required_anti_affinity_puts_each_replica_on_its_own_node() -> None:
     spread = {
         "podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [
-                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"a": "b"}}}
+                {
+                    "topologyKey": "kubernetes.io/hostname",
+                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "metrics-server"}},
+                }
             ]
         }
     }
@@ -154,7 +159,81 @@ def test_required_anti_affinity_puts_each_replica_on_its_own_node() -> None:
         f for f in plan_of(small_cluster(addons=addons)).findings if f.code == "insufficient-capacity"
     )
     assert "metrics-server/metrics-server x1" in finding.message
-    assert "no single node has room" in finding.message
+    assert "metrics-server/metrics-server must spread over more nodes" in finding.message
+    assert finding.message.endswith("Fix: minSize 3")
+
+
+def _metrics_server(values: dict[str, Any]) -> list[str]:
+    addons = {**copy.deepcopy(NO_ADDONS), "metricsServer": {"values": {"replicas": 3, **values}}}
+    return codes(plan_of(small_cluster(addons=addons)))
+
+
+def test_spreading_counts_only_rules_that_select_the_workloads_own_pods() -> None:
+    others = {"matchLabels": {"team": "other"}}
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": others}
+    ]}}  # fmt: skip
+    assert _metrics_server({"affinity": anti}) == []
+
+
+@pytest.mark.parametrize(("max_skew", "fits"), [(1, True), (0, False)])
+def test_a_hostname_spread_allows_as_much_skew_as_it_says(max_skew: int, fits: bool) -> None:
+    """Three replicas on two nodes: 2 + 1 is a skew of 1."""
+    own = {"matchLabels": {"app.kubernetes.io/name": "metrics-server"}}
+    spread = [{"maxSkew": max_skew, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": own}]  # fmt: skip
+    assert (_metrics_server({"topologySpreadConstraints": spread}) == []) is fits
+
+
+def test_a_container_with_limits_and_no_requests_asks_for_its_limits() -> None:
+    big = {"resources": {"requests": None, "limits": {"cpu": "3", "memory": "1Gi"}}}
+    plan = plan_of(small_cluster(addons={**copy.deepcopy(NO_ADDONS), "metricsServer": {"values": big}}))
+    # Two replicas of 3 vCPU on two m7g.large (1.93 vCPU each): neither fits.
+    (finding,) = [f for f in plan.findings if f.code == "insufficient-capacity"]
+    assert "metrics-server/metrics-server x2" in finding.message
+
+
+def test_a_pool_of_min_size_zero_must_fit_its_node_agents_on_a_first_node() -> None:
+    workers = [{"name": "tiny", "instanceTypes": ["t4g.nano"], "minSize": 0, "maxSize": 3}]
+    addons = {key: {"enabled": False} for key in NO_ADDONS if key != "falco"}
+    finding = next(
+        f
+        for f in plan_of(small_cluster(workerPools=workers, addons=addons)).findings
+        if f.code == "insufficient-capacity"
+    )
+    assert finding.message.startswith(
+        "pool tiny has minSize 0, but one t4g.nano node has no room for its node agents"
+    )
+    assert "falco/falco" in finding.message and "Fix: instance types of at least t4g." in finding.message
+
+
+def test_the_fix_can_be_a_larger_type_when_more_nodes_cannot_help() -> None:
+    """A pod larger than any node of the type: only a larger type makes room, and the fix says which."""
+    web = {"name": "web", "images": ["web:1"], "arches": ["arm64"], "requests": {"cpu": "5", "memory": "1Gi"}}
+    (finding,) = [
+        f for f in plan_of(small_cluster(workloads=[web])).findings if f.code == "insufficient-capacity"
+    ]
+    assert finding.message.endswith("Fix: instance types of at least m7g.2xlarge")
+
+
+def test_sidecars_count_with_their_pods() -> None:
+    """Prometheus 500m / 2Gi with its config reloader, Grafana with its two k8s-sidecars."""
+    from armful.planning.capacity import addon_pod_groups
+
+    plan = plan_of(example("all-arm"))
+    addons = [(release.spec, release.values) for release in plan.releases]
+    groups = {g.subject: g.request for g in addon_pod_groups(addons, plan.placement, plan.pools)}
+    reloader = plan.releases[[r.spec.release for r in plan.releases].index("kube-prometheus-stack")].values[
+        "prometheusOperator"]["prometheusConfigReloader"]["resources"]["requests"]  # fmt: skip
+    assert reloader == {"cpu": "10m", "memory": "32Mi"}
+    assert (
+        groups["kube-prometheus-stack/prometheus"].cpu,
+        groups["kube-prometheus-stack/prometheus"].memory,
+    ) == (510, 2080.0)
+    assert (groups["kube-prometheus-stack/grafana"].cpu, groups["kube-prometheus-stack/grafana"].memory) == (
+        140,
+        448.0,
+    )
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
