@@ -102,7 +102,7 @@ def test_json_carries_the_cluster_and_a_new_network(capsys: pytest.CaptureFixtur
     assert network["creates_vpc"] is True and network["cidr"] == "10.20.0.0/16"
     assert network["nat_gateways"] == 3
     # Eighths of the /16 for the private subnets; the last eighth cut in eight for the public ones.
-    assert network["subnets"][1] == {"zone": 1, "private": "10.20.32.0/19", "public": "10.20.228.0/22"}
+    assert network["subnets"][1] == {"zone": 2, "private": "10.20.32.0/19", "public": "10.20.228.0/22"}
 
 
 def test_json_carries_an_existing_network_as_given(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,3 +123,16 @@ def test_one_nat_gateway_when_asked(capsys: pytest.CaptureFixture[str], tmp_path
     status, out = plan_output(capsys, "--stack-file", stack_with(tmp_path, "arm-workers", single_nat))
     assert status == 0
     assert "one NAT gateway for all zones" in out
+
+
+def test_a_render_that_could_not_load_its_charts_is_not_proven(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (requirements-render.txt)")
+    status, out = plan_output(capsys, "--stack", "all-arm", "--render", "--charts-from", str(tmp_path))
+    assert status == 3
+    assert out.splitlines()[0].startswith("NOT PROVEN: 0 of 9 charts rendered. 0 errors")
+    status, out = plan_output(
+        capsys, "--stack", "all-arm", "--render", "--charts-from", str(tmp_path), "--format", "json"
+    )
+    assert json.loads(out)["verdict"]["ready"] is False

@@ -17,7 +17,7 @@ from armful.core.pools import PoolRole
 from armful.placement.app_placement import arch_placement, pool_placement
 from armful.planning.capacity import Room
 from armful.planning.network_plan import network_description, network_lines
-from armful.planning.plan import Plan
+from armful.planning.plan import Plan, Verdict
 from armful.planning.stack_plan import plan_stack
 from armful.render.command import render_json, render_plan, render_report
 from armful.render.helm import HelmSdkMissing
@@ -40,6 +40,12 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
         except HelmSdkMissing as error:
             print(error, file=sys.stderr)
             return 2
+    unproven = (
+        f"{len(rendered)} of {len(plan.releases)} charts rendered"
+        if args.render and len(rendered) < len(plan.releases)
+        else None
+    )
+    verdict = plan.verdict(render_findings, unproven)
     if args.format in ("dot", "svg"):
         graph = plan_dot(plan)
         if args.format == "svg":
@@ -50,13 +56,13 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
                 return 2
         out.write(graph)
     elif args.format == "json":
-        document = plan.to_json()
+        document = {**plan.to_json(), "verdict": verdict.to_json()}
         if args.render:
             document.update(render_json(rendered, render_findings, notes))
         json.dump(document, out, indent=2)
         out.write("\n")
     else:
-        out.write(plan_table(plan))
+        out.write(plan_table(plan, verdict))
         if args.render:
             out.write(render_report(rendered, render_findings, notes))
     if plan.has_errors or any(finding.level.value == "error" for finding in render_findings):
@@ -70,10 +76,10 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
 _PRIVATE_ONLY = "off (run pulumi up and kubectl from inside the VPC, or over a VPN or peering to it)"
 
 
-def plan_table(plan: Plan) -> str:
+def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
     config = plan.config
     lines = [
-        plan.verdict().line,
+        (verdict or plan.verdict()).line,
         "",
         f"Stack {plan.stack}: topology {plan.topology.value} ({plan.topology.summary}), region {plan.region}",
         f"Cluster {config.cluster.name}, Kubernetes {config.cluster.kubernetes_version}, "
@@ -99,6 +105,7 @@ def plan_table(plan: Plan) -> str:
                 for pool in plan.pools
             ],
         ),
+        *_node_versions(plan),
     ]
     lines += ["", "Add-ons (Helm releases and EKS managed add-ons): where each workload lands"]
     lines.append(
@@ -190,6 +197,26 @@ def _chart_of(plan: Plan, release: str) -> tuple[str, str]:
         if candidate.spec.release == release:
             return candidate.spec.chart, candidate.spec.version
     return "-", "-"
+
+
+def _node_versions(plan: Plan) -> list[str]:
+    """Both versions every node runs: the cluster's Kubernetes version and the AMI release, and when it moves."""
+    versions = {pool.versions for pool in plan.pools if pool.versions is not None}
+    if not versions:
+        return []
+    (chosen,) = versions
+    moves = (
+        "the newest EKS publishes, on every pulumi up"
+        if chosen.ami_release.value == "latest"
+        else "the one EKS publishes when a node group is created or its nodes are replaced, kept until "
+        "kubernetesVersion changes (cluster.nodeAmiRelease: latest to patch)"
+    )
+    parameters = sorted({pool.release_parameter for pool in plan.pools if pool.release_parameter})
+    return [
+        "",
+        f"Nodes run Kubernetes {chosen.kubernetes_version}; AMI release: {moves}, read from "
+        + ", ".join(parameters)
+    ]
 
 
 def _cores_and_gib(room: Room) -> str:

@@ -6,6 +6,7 @@ and ``--format json`` hold only the report. The line is erased when done, so wha
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from typing import TextIO
 
@@ -32,6 +33,8 @@ def terminal_progress(
         text = f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} {label}"
         if what:
             text += f"  {verb}{what}"
+        # A line longer than the terminal wraps, and the next redraw leaves the wrapped part behind.
+        text = text[: max(shutil.get_terminal_size().columns - 1, 20)]
         if done >= total:
             stream.write("\r" + " " * max(drawn, len(text)) + "\r")
             drawn = 0

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +54,10 @@ class Verdict:
     workloads: int
     yours_placed: int
     yours: int
+    unproven: str | None
+    """What could not be proven (charts that could not be rendered), when the rest holds."""
     tightest_pool: str | None
-    """The pool with the least CPU or memory left at its minimum size."""
+    """The pool with the least CPU, memory or pod slots left at its minimum size."""
     tightest_headroom: float | None
 
     @property
@@ -70,13 +72,15 @@ class Verdict:
             counts += f", {self.yours_placed} of {self.yours} of yours"
         if self.tightest_pool is not None and self.tightest_headroom is not None:
             counts += f", tightest headroom {self.tightest_headroom:.0%} ({self.tightest_pool})"
-        if self.ready:
-            return f"READY to deploy: {counts}"
-        return f"NOT READY: {', '.join(self.errors)}. {counts}"
+        if not self.ready:
+            return f"NOT READY: {', '.join(self.errors)}. {counts}"
+        if self.unproven:
+            return f"NOT PROVEN: {self.unproven}. {counts}"
+        return f"READY to deploy: {counts}"
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "ready": self.ready,
+            "ready": self.ready and not self.unproven,
             "errors": self.error_count,
             "warnings": self.warning_count,
             "error_codes": list(self.errors),
@@ -129,9 +133,12 @@ class Plan:
             },
         }
 
-    def verdict(self) -> Verdict:
-        errors = [f for f in self.findings if f.level is FindingLevel.ERROR]
-        warnings = [f for f in self.findings if f.level is FindingLevel.WARNING]
+    def verdict(self, more_findings: Sequence[Finding] = (), unproven: str | None = None) -> Verdict:
+        """``more_findings`` and ``unproven`` are what rendering the charts added: its findings, and what
+        it could not render (the plan is then not proven, whatever the declared model says)."""
+        findings = [*self.findings, *more_findings]
+        errors = [f for f in findings if f.level is FindingLevel.ERROR]
+        warnings = [f for f in findings if f.level is FindingLevel.WARNING]
         placed = [entry for entry in self.placement if entry.pools]
         tightest = min(
             (pool for pool in self.capacity if pool.at_min.nodes),
@@ -150,6 +157,7 @@ class Plan:
             workloads=len(self.placement),
             yours_placed=sum(1 for workload in self.workloads if workload.pools),
             yours=len(self.workloads),
+            unproven=unproven,
             tightest_pool=tightest.pool.name if tightest else None,
             tightest_headroom=tightest.headroom_share if tightest else None,
         )
