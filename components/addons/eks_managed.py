@@ -22,7 +22,15 @@ from typing import Any
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
 from armful.addons.spec import ManagedAddonOptions, ManagedAddonVersion, PodIdentity
-from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
+from armful.placement.workloads import (
+    Image,
+    PlacementKeys,
+    Resources,
+    ResourcesOverride,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,7 @@ COREDNS = ManagedAddonSpec(
             images=(eks_image("coredns"),),
             keys=_CONTROLLER,
             resources=on_both_arches(COREDNS_REQUESTS),
+            resources_override=ResourcesOverride(("resources",)),
             replicas=2,
         ),
     ),
@@ -174,6 +183,10 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             path=("controller",),
             keys=_CONTROLLER,
             resources=on_both_arches(EBS_CSI_CONTROLLER_REQUESTS),
+            # controller.resources is the plugin's and, in chart 2.57+, each sidecar's but the liveness probe's.
+            resources_override=ResourcesOverride(
+                ("controller", "resources"), containers=5, others=Resources(cpu="10m", memory="32Mi")
+            ),
             replicas=2,
         ),
         Workload(
@@ -183,6 +196,10 @@ EBS_CSI_DRIVER = ManagedAddonSpec(
             path=("node",),
             keys=replace(_FIXED, tolerations="tolerations", tolerate_all="tolerateAllTaints"),
             resources=on_both_arches(EBS_CSI_NODE_REQUESTS),
+            # node.resources is the plugin's; the registrar and the liveness probe keep 10m / 32Mi each.
+            resources_override=ResourcesOverride(
+                ("node", "resources"), others=Resources(cpu="20m", memory="64Mi")
+            ),
         ),
     ),
     summary="EBS volumes (Prometheus and Alertmanager claim them)",

@@ -215,7 +215,7 @@ def _node_versions(plan: Plan) -> list[str]:
     return [
         "",
         f"Nodes run Kubernetes {chosen.kubernetes_version}; AMI release: {moves}, read from "
-        + ", ".join(parameters)
+        + ", ".join(parameters),
     ]
 
 

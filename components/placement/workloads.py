@@ -103,6 +103,16 @@ class Sidecar:
 
 
 @dataclass(frozen=True)
+class ResourcesOverride:
+    """Where a user may set requests that Armful itself leaves to the add-on's manifest: a values path whose
+    ``resources`` the add-on gives to ``containers`` of the pod's containers, the rest requesting ``others``."""
+
+    path: tuple[str, ...]
+    containers: int = 1
+    others: Resources | None = None
+
+
+@dataclass(frozen=True)
 class PlacementKeys:
     """Where a workload's keys sit below its path; None where the chart has no such key."""
 
@@ -141,6 +151,8 @@ class Workload:
     select its pods by them."""
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     """Chart-specific values below ``path`` that make the workload production-grade (its PDB keys)."""
+    resources_override: ResourcesOverride | None = None
+    """Where ``keys.resources`` is None: the values key that still changes the pod's requests."""
     sidecars: tuple[Sidecar, ...] = ()
     """Other long-running containers of its pods (init containers run before and add nothing)."""
     host_access: tuple[HostAccess, ...] = ()

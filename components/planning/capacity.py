@@ -193,8 +193,14 @@ def pod_request(workload: Workload, values: Mapping[str, Any], arch: Any, where:
     manifest does, where Armful writes no resources), and each sidecar that runs."""
     seen = without_nulls(values)
     keys = workload.keys
+    override = workload.resources_override
     if keys.resources is not None:
         total = _requests_at(seen, key_path(workload.path, keys.resources), where)
+    elif override is not None and get_path(seen, override.path):
+        others = override.others
+        total = _requests_at(seen, override.path, where).times(override.containers) + (
+            Room(parse_cpu(others.cpu), parse_memory(others.memory)) if others else Room()
+        )
     else:
         declared = workload.resources.get(arch)
         total = Room(parse_cpu(declared.cpu), parse_memory(declared.memory)) if declared else Room()

@@ -256,3 +256,17 @@ def test_low_headroom_is_a_warning() -> None:
     plan = plan_of(small_cluster(workloads=[{**web, "replicas": 2}]))
     (warning,) = [f for f in plan.findings if f.code == "low-headroom"]
     assert warning.level is FindingLevel.WARNING and "pool apps" in warning.message
+
+
+def test_requests_set_for_the_eks_add_ons_are_counted() -> None:
+    """CoreDNS and the EBS CSI driver take resources through their configuration values too."""
+    coredns = {"coredns": {"values": {"resources": {"requests": {"cpu": "1500m", "memory": "1Gi"}}}}}
+    plan = plan_of(small_cluster(addons={**copy.deepcopy(NO_ADDONS), **coredns}))
+    # Two CoreDNS replicas of 1.5 vCPU, with the EBS CSI controller's two 60m pods, on two 1.93 vCPU nodes.
+    assert capacity_of(plan, "system")["requested"]["cpu"] == 3.48  # 2 x 1.5 + 2 x 0.06 + 2 nodes x 0.18
+    ebs = {
+        "awsEbsCsiDriver": {"values": {"node": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}}}
+    }
+    entry = capacity_of(plan_of(small_cluster(addons={**copy.deepcopy(NO_ADDONS), **ebs})), "apps")
+    # The plugin's 1 vCPU and 1 GiB, and the registrar's and liveness probe's 10m / 32Mi each.
+    assert entry["per_node"] == {"cpu": 1.17, "memory_mib": 1088.0, "pods": 4}
