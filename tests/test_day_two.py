@@ -603,6 +603,22 @@ def test_network_given_zone_ids_asks_for_no_zones() -> None:
     assert all("availabilityZone" not in s.inputs for s in mocks.of_type(SUBNET))
 
 
+def _their_addons(**args: Any) -> Any:
+    """ClusterAddons' args for a cluster of someone else's: one system pool and one worker pool."""
+    return {
+        "cluster_name": "theirs",
+        "region": "us-east-2",
+        "vpc_id": "vpc-0bbbbbbbbbbbbbbb0",
+        "topology": "all-arm",
+        "pools": [
+            {"name": "core", "role": "system", "arch": "arm64", "labels": {"node.armful.dev/role": "system"}},
+            {"name": "apps", "role": "workers", "arch": "arm64"},
+        ],
+        "grafana_admin_password": "test-only",
+        **args,
+    }
+
+
 def test_cluster_addons_given_a_storage_class_let_only_volume_claims_wait_for_it() -> None:
     def program() -> None:
         provider = k8s.Provider("theirs", kubeconfig="{}")
@@ -612,27 +628,7 @@ def test_cluster_addons_given_a_storage_class_let_only_volume_claims_wait_for_it
             provisioner="ebs.csi.aws.com",
             opts=pulumi.ResourceOptions(provider=provider),
         )
-        ClusterAddons(
-            "addons",
-            {
-                "cluster_name": "theirs",
-                "region": "us-east-2",
-                "vpc_id": "vpc-0bbbbbbbbbbbbbbb0",
-                "topology": "all-arm",
-                "pools": [
-                    {
-                        "name": "core",
-                        "role": "system",
-                        "arch": "arm64",
-                        "labels": {"node.armful.dev/role": "system"},
-                    },
-                    {"name": "apps", "role": "workers", "arch": "arm64"},
-                ],
-                "kubernetes_provider": provider,
-                "grafana_admin_password": "test-only",
-                "storage_class": storage,
-            },
-        )
+        ClusterAddons("addons", _their_addons(kubernetes_provider=provider, storage_class=storage))
 
     mocks = run_program(program)
     storage = mocks.one(STORAGE_CLASS)
@@ -644,26 +640,7 @@ def test_cluster_addons_refuses_a_storage_class_that_is_not_one() -> None:
     mocks = RecordingMocks()
 
     def program() -> None:
-        ClusterAddons(
-            "addons",
-            {
-                "cluster_name": "theirs",
-                "region": "us-east-2",
-                "vpc_id": "vpc-0bbbbbbbbbbbbbbb0",
-                "topology": "all-arm",
-                "pools": [
-                    {
-                        "name": "core",
-                        "role": "system",
-                        "arch": "arm64",
-                        "labels": {"node.armful.dev/role": "system"},
-                    }
-                ],
-                "kubeconfig": "{}",
-                "grafana_admin_password": "test-only",
-                "storage_class": "gp3",  # type: ignore[typeddict-item]
-            },
-        )
+        ClusterAddons("addons", _their_addons(kubeconfig="{}", storage_class="gp3"))
 
     with pytest.raises(StackConfigError) as caught:
         run_program(program, mocks=mocks)
