@@ -95,6 +95,8 @@ class ClusterAddons(pulumi.ComponentResource):
         storage_class: pulumi.Resource | None = args.get("storage_class")
         known = deploy_time_values(args)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        # The region planning checked: the log group's and the cluster's ARNs in the roles name it.
+        region: str = args.get("region") or pulumi.Config("aws").require("region")
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
         for plan in ordered:
@@ -117,6 +119,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     f"{name}-{spec.release}",
                     partition,
                     parent=self,
+                    region=region,
                     cluster_name=args["cluster_name"],
                     namespace=spec.namespace,
                     identity=identity,

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from armful.cluster_addons import inherited_options
 from armful.component_types import PoolDescription
-from armful.iam import pod_identity_role
+from armful.iam import pod_identity_role, stack_region
 from armful.planning.eks_managed_addons_plan import plan_eks_managed_addons
 from armful.run_errors import armful_errors
 
@@ -68,6 +68,8 @@ class EksManagedAddons(pulumi.ComponentResource):
         # The pod identity agent (a DaemonSet) needs no nodes to become active; it only goes with the cluster.
         deleted_with_cluster = pulumi.ResourceOptions(deleted_with=inherited.deleted_with)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        # Only the cluster's name is given: its ARN (in the roles' trust) takes the stack's region.
+        region = stack_region(self)
         self.addons: dict[str, aws.eks.Addon] = {}
         for plan in planned:
             addon = plan.spec
@@ -80,6 +82,7 @@ class EksManagedAddons(pulumi.ComponentResource):
                     f"{name}-{addon.name}",
                     partition,
                     parent=self,
+                    region=region,
                     cluster_name=args["cluster_name"],
                     namespace=addon.namespace,
                     identity=identity,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from armful.addons.spec import PodIdentity
+from armful.addons.spec import PodIdentity, PolicyScope
 
 # What a node needs and nothing more: join the cluster, run the VPC CNI, pull images from ECR.
 NODE_MANAGED_POLICIES = (
@@ -25,9 +25,15 @@ _EC2_TRUST = {
 }
 
 # The session tags EKS Pod Identity puts on every role session it opens (Amazon EKS User Guide, "Create
-# IAM role with trust policy required by EKS Pod Identity" and its list of session tags). AWS documents
-# conditions on these in the trust policy to restrict which clusters, namespaces and service accounts can
-# use a role; it documents no aws:SourceAccount / aws:SourceArn condition for pods.eks.amazonaws.com.
+# IAM role with trust policy required by EKS Pod Identity" and its list of session tags: eks-cluster-arn,
+# eks-cluster-name, kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name/-uid). AWS
+# documents conditions on these in the trust policy to restrict which clusters, namespaces and service
+# accounts can use a role. The cluster's ARN pins the account and region besides the name: a cluster of
+# the same name in another account or region cannot use the role. The EKS guide documents no
+# aws:SourceAccount / aws:SourceArn for pods.eks.amazonaws.com (its confused-deputy page covers the
+# cluster role, eks.amazonaws.com); a condition on a key the service does not send denies every
+# AssumeRole, so the documented tag carries the account and region instead.
+POD_IDENTITY_CLUSTER_ARN_TAG = "aws:RequestTag/eks-cluster-arn"
 POD_IDENTITY_CLUSTER_TAG = "aws:RequestTag/eks-cluster-name"
 POD_IDENTITY_NAMESPACE_TAG = "aws:RequestTag/kubernetes-namespace"
 POD_IDENTITY_SERVICE_ACCOUNT_TAG = "aws:RequestTag/kubernetes-service-account"
@@ -50,16 +56,29 @@ def managed_policy_arn(partition: pulumi.Input[str], name: str) -> pulumi.Output
     return pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", name)
 
 
+def policy_scope(
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    cluster_name: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> pulumi.Output[PolicyScope]:
+    """The partition, region, account (the caller's identity) and cluster a Pod Identity role serves."""
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
+    return pulumi.Output.all(partition, region, account_id, cluster_name).apply(
+        lambda parts: PolicyScope(*parts)
+    )
+
+
 def pod_identity_trust_policy(
-    cluster_name: pulumi.Input[str], namespace: str, service_account: str
+    scope: pulumi.Input[PolicyScope], namespace: str, service_account: str
 ) -> pulumi.Output[str]:
     """Only EKS Pod Identity may assume the role, and only for one service account of one cluster.
 
-    Pod Identity needs both actions: it tags the session with the pod's cluster, namespace and service
-    account, and the condition checks those tags.
+    Pod Identity needs both actions: it tags the session with the pod's cluster (ARN and name),
+    namespace and service account, and the condition checks those tags.
     """
-    return pulumi.Output.from_input(cluster_name).apply(
-        lambda cluster: json.dumps(
+    return pulumi.Output.from_input(scope).apply(
+        lambda where: json.dumps(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -69,7 +88,8 @@ def pod_identity_trust_policy(
                         "Action": ["sts:AssumeRole", "sts:TagSession"],
                         "Condition": {
                             "StringEquals": {
-                                POD_IDENTITY_CLUSTER_TAG: cluster,
+                                POD_IDENTITY_CLUSTER_ARN_TAG: where.cluster_arn,
+                                POD_IDENTITY_CLUSTER_TAG: where.cluster_name,
                                 POD_IDENTITY_NAMESPACE_TAG: namespace,
                                 POD_IDENTITY_SERVICE_ACCOUNT_TAG: service_account,
                             }
@@ -105,14 +125,16 @@ def pod_identity_role(
     partition: pulumi.Input[str],
     parent: pulumi.Resource,
     *,
+    region: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
     namespace: str,
     identity: PodIdentity,
 ) -> RoleWithPolicies:
     """A role that only EKS Pod Identity can assume, for one service account, with what one add-on needs."""
+    scope = policy_scope(partition, region, cluster_name, parent)
     role = aws.iam.Role(
         name,
-        assume_role_policy=pod_identity_trust_policy(cluster_name, namespace, identity.service_account),
+        assume_role_policy=pod_identity_trust_policy(scope, namespace, identity.service_account),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     policies: list[pulumi.Resource] = [
@@ -124,13 +146,25 @@ def pod_identity_role(
         )
         for policy in identity.managed_policies
     ]
-    if identity.inline_policy is not None:
+    document: pulumi.Output[str] | None = None
+    if identity.scoped_inline_policy is not None:
+        document = scope.apply(lambda where, policy=identity.scoped_inline_policy: json.dumps(policy(where)))
+    elif identity.inline_policy is not None:
         document = pulumi.Output.from_input(partition).apply(
             lambda p, policy=identity.inline_policy: json.dumps(policy(p))
         )
+    if document is not None:
         policies.append(
             aws.iam.RolePolicy(
                 f"{name}-policy", role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=role)
             )
         )
     return RoleWithPolicies(role, tuple(policies))
+
+
+def stack_region(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The stack's region, ``aws:region``, or else the default provider's."""
+    configured = pulumi.Config("aws").get("region")
+    if configured:
+        return pulumi.Output.from_input(configured)
+    return aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region

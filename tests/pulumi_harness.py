@@ -29,6 +29,9 @@ from pulumi.runtime.sync_await import _sync_await
 from armful.core.arch import Arch, arch_of_instance_type
 from armful.core.instance_catalog import instance_type as instance_type_figures
 
+# The account every mocked ARN and the caller's identity name.
+ACCOUNT_ID = "111122223333"
+
 
 class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):
     """asyncio insists on a ThreadPoolExecutor; this one never starts a thread."""
@@ -99,6 +102,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         token = args.token
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/armful-tests",
+                "userId": "AIDAARMFULTESTS",
+                "id": ACCOUNT_ID,
+            }, []
+        if token == "aws:index/getRegion:getRegion":
+            # Only asked where no aws:region is configured.
+            return {
+                "name": "us-west-2",
+                "region": "us-west-2",
+                "description": "us-west-2",
+                "id": "us-west-2",
+            }, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = {
                 name: zone_id

@@ -830,8 +830,11 @@ def test_pod_identity_roles_trust_only_their_service_account_on_this_cluster(exa
         namespace, service_account = wanted[f"arn:aws:iam::111122223333:role/{role.name}"]
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert set(statement["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+        region = _stack_config(example_stack)["aws:region"]
+        cluster_arn = f"arn:aws:eks:{region}:111122223333:cluster/{CLUSTER_NAMES[example_stack]}"
         assert statement["Condition"] == {
             "StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": cluster_arn,
                 "aws:RequestTag/eks-cluster-name": CLUSTER_NAMES[example_stack],
                 "aws:RequestTag/kubernetes-namespace": namespace,
                 "aws:RequestTag/kubernetes-service-account": service_account,

@@ -15,7 +15,7 @@ from pydantic import field_validator
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import LOGGING
-from armful.addons.spec import AddonOptions, AddonSpec, LogGroup, PodIdentity
+from armful.addons.spec import AddonOptions, AddonSpec, LogGroup, PodIdentity, PolicyScope
 from armful.placement.workloads import (
     HostAccess,
     Image,
@@ -57,13 +57,15 @@ class FluentBitOptions(AddonOptions):
         return days
 
 
-def shipping_policy(partition: str) -> dict[str, Any]:
-    """What Fluent Bit may do: write streams into container log groups, nothing else.
+def shipping_policy(scope: PolicyScope) -> dict[str, Any]:
+    """What Fluent Bit may do: write streams into this cluster's container log group, nothing else.
 
-    Only the partition is known here, so the group is matched by pattern (any cluster's
-    ``/aws/eks/*/containers`` group in the account), not by this cluster's exact ARN.
+    The group's exact ARN: this partition, region, account and cluster, not any ``/aws/eks/*/containers``.
     """
-    group = f"arn:{partition}:logs:*:*:log-group:{LOG_GROUP_PREFIX}*{LOG_GROUP_SUFFIX}"
+    group = (
+        f"arn:{scope.partition}:logs:{scope.region}:{scope.account_id}:log-group:"
+        f"{log_group_name(scope.cluster_name)}"
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -206,7 +208,7 @@ SPEC = AddonSpec(
     workloads=(AGENT,),
     values=values,
     options=FluentBitOptions,
-    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, inline_policy=shipping_policy),
+    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, scoped_inline_policy=shipping_policy),
     chart_dir=f"fluent-bit-{CHART_VERSION}",
     log_group=lambda cluster_name, options: LogGroup(
         log_group_name(cluster_name),

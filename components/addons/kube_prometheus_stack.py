@@ -215,7 +215,20 @@ def values(context: AddonContext) -> dict[str, Any]:
             # An explicit password from a Pulumi secret: the chart's fallback is a random one that
             # nobody knows and that `plan --render` (no cluster to `lookup`) would show differently.
             "adminPassword": GRAFANA_ADMIN_PASSWORD,
-            "sidecar": {"resources": Resources(cpu="20m", memory="96Mi", memory_limit="192Mi").to_values()},
+            # Grafana's service account reads no Secret outside its own namespace. The chart's defaults
+            # (rbac.namespaced false, sidecars on configmaps *and* secrets, dashboards searched in ALL
+            # namespaces) give it a ClusterRole to get/watch/list every Secret in the cluster.
+            # namespaced swaps the ClusterRole and its binding for a Role and RoleBinding in the release
+            # namespace; `resource: configmap` makes the sidecars watch ConfigMaps only; searchNamespace
+            # keeps the dashboards sidecar to the release namespace (a Role cannot list elsewhere anyway).
+            # What stays: the chart's Role hard-codes `resources: ["configmaps", "secrets"]`
+            # (templates/role.yaml), so Grafana can still read the Secrets of its own namespace.
+            "rbac": {"namespaced": True},
+            "sidecar": {
+                "resources": Resources(cpu="20m", memory="96Mi", memory_limit="192Mi").to_values(),
+                "dashboards": {"resource": "configmap", "searchNamespace": MONITORING},
+                "datasources": {"resource": "configmap"},
+            },
             # The test pod runs only under `helm test` and would carry no placement.
             "testFramework": {"enabled": False},
         },

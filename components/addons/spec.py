@@ -58,6 +58,21 @@ class ManagedAddonOptions(ValuesOverrides):
 
 
 @dataclass(frozen=True)
+class PolicyScope:
+    """Where a Pod Identity role is used: what a policy needs to name this cluster's own resources."""
+
+    partition: str
+    region: str
+    account_id: str
+    """The account the stack deploys into (the caller's identity)."""
+    cluster_name: str
+
+    @property
+    def cluster_arn(self) -> str:
+        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{self.cluster_name}"
+
+
+@dataclass(frozen=True)
 class PodIdentity:
     """AWS access for one service account through EKS Pod Identity."""
 
@@ -65,6 +80,9 @@ class PodIdentity:
     managed_policies: tuple[str, ...] = ()
     inline_policy: Callable[[str], dict[str, Any]] | None = None
     """Given the AWS partition, the policy document; None when managed policies suffice."""
+    scoped_inline_policy: Callable[[PolicyScope], dict[str, Any]] | None = None
+    """Given the partition, region, account and cluster, the policy document: for a policy that names
+    this cluster's own resources. Either this or ``inline_policy``, not both."""
     applies: Callable[[AddonOptions], bool] | None = None
     """Whether the add-on needs AWS access with these options; None when it always does."""
 

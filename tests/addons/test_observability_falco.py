@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from armful.addons import falco, fluent_bit, kube_prometheus_stack, opentelemetry_collector
 from armful.addons.context import DeployTime
 from armful.addons.kube_prometheus_stack import GRAFANA_ADMIN_PASSWORD
-from armful.addons.spec import AddonOptions, AddonSpec
+from armful.addons.spec import AddonOptions, AddonSpec, PolicyScope
 from armful.core.values_tree import get_path
 from armful.placement.workloads import WorkloadKind
 from armful.planning.releases import release_values, render_placeholders
@@ -198,8 +198,11 @@ def test_fluent_bit_runs_as_the_pod_identity_service_account() -> None:
 @pytest.mark.parametrize("partition", ["aws", "aws-us-gov", "aws-cn"])
 def test_fluent_bit_policy_covers_the_log_group_and_only_log_writes(partition: str) -> None:
     plan = plan_stack(stack="arm-workers")
-    assert FLUENT_BIT.pod_identity is not None and FLUENT_BIT.pod_identity.inline_policy is not None
-    policy = FLUENT_BIT.pod_identity.inline_policy(partition)
+    identity = FLUENT_BIT.pod_identity
+    assert identity is not None and identity.scoped_inline_policy is not None
+    assert identity.inline_policy is None
+    scope = PolicyScope(partition, plan.region, "123456789012", plan.config.cluster.name)
+    policy = identity.scoped_inline_policy(scope)
     (statement,) = policy["Statement"]
     assert set(statement["Action"]) == {
         "logs:CreateLogStream",

@@ -12,16 +12,18 @@ def test_an_invoke_the_mocks_do_not_know_fails_the_run() -> None:
     """A misspelt token must not pass as an empty answer."""
 
     def program() -> None:
-        aws.get_caller_identity_output()
+        aws.get_billing_service_account_output()
 
-    with pytest.raises(UnknownInvokeError, match="aws:index/getCallerIdentity:getCallerIdentity"):
+    with pytest.raises(
+        UnknownInvokeError, match="aws:index/getBillingServiceAccount:getBillingServiceAccount"
+    ):
         run_program(program)
 
 
 def test_an_unknown_invoke_whose_result_is_used_fails_the_run_too() -> None:
     def program() -> None:
-        identity = aws.get_caller_identity_output()
-        aws.iam.Role("r", assume_role_policy=identity.account_id.apply(lambda account: account or "{}"))
+        billing = aws.get_billing_service_account_output()
+        aws.iam.Role("r", assume_role_policy=billing.arn.apply(lambda arn: arn or "{}"))
 
     with pytest.raises(Exception, match="do not answer invoke"):
         run_program(program)
