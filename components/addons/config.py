@@ -12,10 +12,6 @@ from armful.addons.registry import ADDONS
 from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.config_base import ConfigModel
 
-CONFIGURABLE_MANAGED_ADDONS: tuple[ManagedAddonSpec, ...] = tuple(spec for spec in MANAGED_ADDONS if spec.key)
-"""The EKS managed add-ons ``armful:addons`` takes options for: a version to pin for each, and overrides of
-the configuration values of those whose options take values (CoreDNS, the EBS CSI driver)."""
-
 
 class _AddonsBase(ConfigModel):
     def options_for(self, spec: AddonSpec | ManagedAddonSpec) -> ValuesOverrides:
@@ -33,13 +29,13 @@ class _AddonsBase(ConfigModel):
         keys); vpc-cni's and kube-proxy's go to the cluster, which creates them."""
         return {
             spec.key: self.options_for(spec).model_dump(by_alias=True)
-            for spec in CONFIGURABLE_MANAGED_ADDONS
-            if spec.key and not spec.installed_with_cluster
+            for spec in MANAGED_ADDONS
+            if not spec.installed_with_cluster
         }
 
     def managed_version(self, spec: ManagedAddonSpec) -> str | None:
         """The version pinned for an EKS managed add-on, or None for EKS's default."""
-        return self.options_for(spec).version if spec.key else None
+        return self.options_for(spec).version
 
     @model_validator(mode="after")
     def _needs_are_enabled(self) -> _AddonsBase:
@@ -70,10 +66,10 @@ AddonsConfig = create_model(  # type: ignore[call-overload]
         for spec in ADDONS
     },
     **{
-        to_snake(spec.key or ""): (
+        to_snake(spec.key): (
             spec.options,
             Field(default_factory=spec.options, description=spec.summary),
         )
-        for spec in CONFIGURABLE_MANAGED_ADDONS
+        for spec in MANAGED_ADDONS
     },
 )

@@ -39,10 +39,11 @@ class ManagedAddonSpec:
     """The EKS add-on's name, as the EKS API and placement show it."""
     workloads: tuple[Workload, ...]
     summary: str
-    key: str | None = None
+    key: str
     """Its key under ``armful:addons``: its version, and its configuration values where they can be overridden."""
-    installed_with_cluster: bool = False
-    """Created by ``pulumi_eks.Cluster`` itself: modelled here, never installed by Armful."""
+    cluster_version_arg: str | None = None
+    """For an add-on ``pulumi_eks.Cluster`` creates itself (modelled here, never installed by Armful): the
+    cluster arg that takes its version."""
     values: Callable[[AddonContext], dict[str, Any]] = field(default=lambda context: {})
     """Configuration values Armful sets, placement excluded."""
     pod_identity: PodIdentity | None = None
@@ -54,6 +55,10 @@ class ManagedAddonSpec:
     options: type[ManagedAddonVersion] | type[ManagedAddonOptions] = ManagedAddonVersion
     """``armful:addons.<key>``: a version to pin, and with ManagedAddonOptions overrides of its
     configuration values (it cannot be turned off)."""
+
+    @property
+    def installed_with_cluster(self) -> bool:
+        return self.cluster_version_arg is not None
 
     @property
     def release(self) -> str:
@@ -139,14 +144,14 @@ VPC_CNI = ManagedAddonSpec(
     key="vpcCni",
     workloads=(_eks_daemonset("aws-node", AWS_NODE_REQUESTS),),
     summary="pod networking (aws-node on every node)",
-    installed_with_cluster=True,
+    cluster_version_arg="vpc_cni_options.addon_version",
 )
 KUBE_PROXY = ManagedAddonSpec(
     name="kube-proxy",
     key="kubeProxy",
     workloads=(_eks_daemonset("kube-proxy", KUBE_PROXY_REQUESTS),),
     summary="Service routing on every node",
-    installed_with_cluster=True,
+    cluster_version_arg="kube_proxy_addon_options.version",
 )
 POD_IDENTITY = ManagedAddonSpec(
     name=POD_IDENTITY_AGENT,

@@ -258,7 +258,7 @@ def addon_pod_groups(
     system_arch = next(pool.arch for pool in pools if pool.role is PoolRole.SYSTEM)
     groups = []
     for spec, values in addons:
-        where = spec.key or spec.release
+        where = spec.key
         for workload in spec.workloads:
             if not workload_enabled(workload, values) or (spec.release, workload.name) not in landing:
                 continue

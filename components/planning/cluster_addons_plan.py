@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from armful.addons.config import CONFIGURABLE_MANAGED_ADDONS, AddonsConfig
+from armful.addons.config import AddonsConfig
 from armful.addons.context import VPC_ID
+from armful.addons.eks_managed import MANAGED_ADDONS
 from armful.addons.registry import ADDONS, SECRETS
 from armful.addons.spec import AddonSpec
 from armful.core.config import PoolDescriptionConfig
@@ -243,8 +244,8 @@ def misplaced_addon_keys(
     args: Mapping[str, Any], component: str, *, takes_managed: bool
 ) -> list[ConfigIssue]:
     """An add-on the component does not install would be silently ignored: say where it belongs."""
-    other_kind = ADDONS if takes_managed else CONFIGURABLE_MANAGED_ADDONS
-    theirs = {spec.key for spec in other_kind} | {to_snake(spec.key or "") for spec in other_kind}
+    other_kind = ADDONS if takes_managed else MANAGED_ADDONS
+    theirs = {spec.key for spec in other_kind} | {to_snake(spec.key) for spec in other_kind}
     elsewhere = "ClusterAddons" if takes_managed else "EksManagedAddons"
     return [
         ConfigIssue(

@@ -52,11 +52,11 @@ def _cluster_addon_keys(args: Mapping[str, Any]) -> list[ConfigIssue]:
         ConfigIssue(
             f"addons.{key}",
             f"{spec.name} is created with the cluster by pulumi_eks.Cluster, not by EksManagedAddons",
-            f"pin its version on the cluster ({'vpc_cni_options.addon_version' if spec.name == 'vpc-cni' else 'kube_proxy_addon_options.version'}), "
+            f"pin its version on the cluster ({spec.cluster_version_arg}), "
             "or give it to ArmCluster, which does",
         )
         for spec in MANAGED_ADDONS
-        if spec.installed_with_cluster and spec.key
+        if spec.installed_with_cluster
         for key in (spec.key, to_snake(spec.key))
         if key in given
     ]

@@ -206,7 +206,7 @@ def place_release(
             raise StackConfigError(
                 [
                     ConfigIssue(
-                        config_path("addons", spec.key or spec.release, "values", ".".join(error.path)),
+                        config_path("addons", spec.key, "values", ".".join(error.path)),
                         error.problem,
                         error.fix,
                     )
@@ -216,7 +216,7 @@ def place_release(
             raise StackConfigError(
                 [
                     ConfigIssue(
-                        config_path("addons", spec.key or spec.release, "values"),
+                        config_path("addons", spec.key, "values"),
                         f"{spec.release} {workload.name}: {error}",
                         "use an operator Kubernetes knows (In, NotIn, Exists, DoesNotExist, Gt, Lt)",
                     )
@@ -234,7 +234,7 @@ def place_release(
                 namespace=spec.namespace,
                 replicas=None
                 if workload.kind.is_node_agent
-                else replicas_of(workload, values, spec.key or spec.release),
+                else replicas_of(workload, values, spec.key),
             )
         )
         findings += judge(
@@ -310,7 +310,7 @@ def plan_managed_addons(
     overrides), where each of their workloads lands, and what is wrong with that."""
     plans, placement, findings = [], [], []
     for spec in MANAGED_ADDONS:
-        options = addons.options_for(spec) if spec.key else spec.options()
+        options = addons.options_for(spec)
         context = AddonContext(tuple(pools), cluster_name, region, options)
         values = release_values(spec, context)
         entries, addon_findings = place_release(spec, values, pools, topology)

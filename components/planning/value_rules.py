@@ -19,9 +19,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from armful.addons import falco, kube_prometheus_stack
-from armful.addons.config import CONFIGURABLE_MANAGED_ADDONS, AddonsConfig
+from armful.addons.config import AddonsConfig
 from armful.addons.context import AddonContext, DeployTime
-from armful.addons.eks_managed import ManagedAddonSpec
+from armful.addons.eks_managed import MANAGED_ADDONS, ManagedAddonSpec
 from armful.addons.registry import ADDONS
 from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.errors import ConfigIssue, config_path, describe_pattern
@@ -80,12 +80,12 @@ def _addons(addons: AddonsConfig) -> Iterator[tuple[AddonSpec | ManagedAddonSpec
         options = addons.options_for(spec)
         if getattr(options, "enabled", True):
             yield spec, options
-    for managed in CONFIGURABLE_MANAGED_ADDONS:
+    for managed in MANAGED_ADDONS:
         yield managed, addons.options_for(managed)
 
 
 def _at(spec: AddonSpec | ManagedAddonSpec, *path: str) -> str:
-    return config_path("addons", spec.key or spec.release, "values", ".".join(path))
+    return config_path("addons", spec.key, "values", ".".join(path))
 
 
 def _secret_paths(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], DeployTime]]:
