@@ -71,3 +71,11 @@ CATALOG: Mapping[str, InstanceType] = _build_catalog()
 def instance_type(name: str) -> InstanceType | None:
     """The catalog's entry for ``name`` (EC2 names are lower case; ``M7G.LARGE`` finds ``m7g.large``)."""
     return CATALOG.get(name.lower())
+
+
+def family_sizes(family: str) -> list[InstanceType]:
+    """Every type of a family the catalog has, smallest first."""
+    return sorted(
+        (known for known in CATALOG.values() if known.family == family),
+        key=lambda known: (known.vcpus, known.memory_mib),
+    )

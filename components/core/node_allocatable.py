@@ -122,3 +122,8 @@ def smallest(nodes: Iterable[tuple[str, Allocatable]]) -> tuple[str, Allocatable
         min(node.memory_mib for _, node in listed),
         min(node.pods for _, node in listed),
     )
+
+
+def node_room(instance: InstanceType) -> Allocatable:
+    """What a node of this type leaves for pods, as its kubelet will report it."""
+    return without_vm_overhead(allocatable(instance), instance.memory_mib)

@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from armful.core.arch import Arch, arch_of_instance_type, instance_family
 from armful.core.config import PoolConfig, PoolsConfig
 from armful.core.errors import ConfigIssue, config_path, raise_if_any
-from armful.core.instance_catalog import CATALOG
+from armful.core.instance_catalog import family_sizes
 from armful.core.instance_catalog import instance_type as catalog_entry
 from armful.core.kubernetes_names import EKS_TAINTS_MAX
 from armful.core.node_allocatable import (
     Allocatable,
-    allocatable,
     allocatable_of_figures,
+    node_room,
     smallest,
     without_vm_overhead,
 )
@@ -124,7 +124,7 @@ def _node_room(pool: PoolConfig) -> tuple[str, Allocatable]:
                 figures.memory_mib,
             )
             if figures is not None
-            else without_vm_overhead(allocatable(known), known.memory_mib),
+            else node_room(known),
         )
         for name in pool.instance_types
         if figures is not None or (known := catalog_entry(name)) is not None
@@ -139,10 +139,7 @@ def _catalog_issues(pool: PoolConfig, path: tuple) -> list[ConfigIssue]:
     for index, name in enumerate(pool.instance_types):
         if catalog_entry(name) is not None:
             continue
-        sizes = sorted(
-            (known for known in CATALOG.values() if known.family == instance_family(name)),
-            key=lambda known: (known.vcpus, known.memory_mib),
-        )
+        sizes = family_sizes(instance_family(name))
         listing = ", ".join(known.name.split(".", 1)[1] for known in sizes)
         issues.append(
             ConfigIssue(

@@ -33,6 +33,11 @@ class WorkloadKind(StrEnum):
         return self is WorkloadKind.HOOK_JOB
 
     @property
+    def is_job(self) -> bool:
+        """Runs to completion (hooks included), keeping no room once done."""
+        return self in (WorkloadKind.JOB, WorkloadKind.HOOK_JOB)
+
+    @property
     def kubernetes_kind(self) -> str:
         return "Job" if self.is_hook else self.value
 

@@ -16,17 +16,18 @@ from typing import Any
 
 from armful.addons.eks_managed import ManagedAddonSpec
 from armful.addons.spec import AddonSpec
+from armful.core.arch import Arch
 from armful.core.config import WorkloadConfig
 from armful.core.errors import ConfigIssue, StackConfigError, config_path
 from armful.core.findings import Finding, FindingLevel
-from armful.core.instance_catalog import CATALOG, InstanceType
-from armful.core.node_allocatable import Allocatable, allocatable, without_vm_overhead
+from armful.core.instance_catalog import CATALOG, InstanceType, family_sizes
+from armful.core.node_allocatable import Allocatable, node_room
 from armful.core.pools import PoolPlan, PoolRole
 from armful.core.quantities import parse_cpu, parse_memory
 from armful.core.values_tree import get_path, without_nulls
 from armful.placement.app_placement import WorkloadPlacement
 from armful.placement.workloads import Workload, key_path
-from armful.planning.releases import PlacementEntry, replicas_of, workload_enabled
+from armful.planning.releases import PlacementEntry
 
 HOSTNAME = "kubernetes.io/hostname"
 LOW_HEADROOM = 0.10
@@ -188,7 +189,7 @@ def _values_error(where: str, path: tuple[str, ...], problem: str) -> StackConfi
     )
 
 
-def pod_request(workload: Workload, values: Mapping[str, Any], arch: Any, where: str) -> Room:
+def pod_request(workload: Workload, values: Mapping[str, Any], arch: Arch, where: str) -> Room:
     """One pod's requests: its main container as the values set them (or as the add-on's own
     manifest does, where Armful writes no resources), and each sidecar that runs."""
     seen = without_nulls(values)
@@ -252,17 +253,20 @@ def addon_pod_groups(
     placement: Sequence[PlacementEntry],
     pools: Sequence[PoolPlan],
 ) -> list[PodGroup]:
-    """Every add-on pod that will run: each enabled workload's replicas, or its agent on each node."""
-    landing = {(entry.release, entry.workload): entry.pools for entry in placement}
+    """Every add-on pod that will run: each placed workload's replicas (as placement counted them), or its
+    agent on each node."""
+    placed = {(entry.release, entry.workload): entry for entry in placement}
     by_name = {pool.name: pool for pool in pools}
     system_arch = next(pool.arch for pool in pools if pool.role is PoolRole.SYSTEM)
     groups = []
     for spec, values in addons:
         where = spec.key
         for workload in spec.workloads:
-            if not workload_enabled(workload, values) or (spec.release, workload.name) not in landing:
+            # Placement holds exactly the workloads the values turn on.
+            entry = placed.get((spec.release, workload.name))
+            if entry is None:
                 continue
-            targets = landing[(spec.release, workload.name)]
+            targets = entry.pools
             subject = f"{spec.release}/{workload.name}"
             if workload.kind.is_node_agent:
                 # One pod spec on every arch; where Armful writes no resources the manifest's per-arch
@@ -276,11 +280,11 @@ def addon_pod_groups(
                 PodGroup(
                     subject,
                     pod_request(workload, values, system_arch, where),
-                    replicas_of(workload, values, where),
+                    entry.replicas or 0,
                     False,
                     targets,
                     *_node_spreading(workload, values),
-                    transient=workload.kind.kubernetes_kind == "Job",
+                    transient=workload.kind.is_job,
                 )
             )
     return groups
@@ -420,14 +424,10 @@ def _agents_on_a_first_node(pool: PoolPlan, groups: Sequence[PodGroup]) -> list[
 
 def _fix_agents(pool: PoolPlan, groups: Sequence[PodGroup]) -> str:
     for larger in _larger_types(pool):
-        resized = replace(pool, node=_room_of(larger), node_instance_type=larger.name)
+        resized = replace(pool, node=node_room(larger), node_instance_type=larger.name)
         if not pack([resized], {pool.name: 1}, [g for g in groups if g.node_agent])[pool.name].unplaced:
             return f"instance types of at least {larger.name}"
     return "use larger instance types"
-
-
-def _room_of(instance: InstanceType) -> Allocatable:
-    return without_vm_overhead(allocatable(instance), instance.memory_mib)
 
 
 def _pods(count: int) -> str:
@@ -494,7 +494,7 @@ def _fix(pool: PoolPlan, pools: Sequence[PoolPlan], groups: Sequence[PodGroup]) 
                 fixes.append(f"minSize {count}" + (f" (and {extra})" if extra else ""))
                 break
     for larger in _larger_types(pool):
-        resized = replace(pool, node=_room_of(larger), node_instance_type=larger.name)
+        resized = replace(pool, node=node_room(larger), node_instance_type=larger.name)
         trial = [resized if other.name == pool.name else other for other in pools]
         if not pack(trial, sizes, groups)[pool.name].unplaced:
             fixes.append(f"instance types of at least {larger.name}")
@@ -507,16 +507,12 @@ def _larger_types(pool: PoolPlan) -> list[InstanceType]:
     current = CATALOG.get(pool.node_instance_type)
     if current is None or pool.node is None:
         return []
-    return sorted(
-        (
-            candidate
-            for candidate in CATALOG.values()
-            if candidate.family == current.family
-            and not candidate.bare_metal
-            and (candidate.vcpus, candidate.memory_mib) > (current.vcpus, current.memory_mib)
-        ),
-        key=lambda candidate: (candidate.vcpus, candidate.memory_mib),
-    )
+    return [
+        candidate
+        for candidate in family_sizes(current.family)
+        if not candidate.bare_metal
+        and (candidate.vcpus, candidate.memory_mib) > (current.vcpus, current.memory_mib)
+    ]
 
 
 def _single_system_node(pools: Sequence[PoolPlan], groups: Sequence[PodGroup]) -> list[Finding]:

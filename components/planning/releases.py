@@ -168,12 +168,13 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
 
 
 def replicas_of(workload: Workload, values: Mapping[str, Any], where: str) -> int:
-    keys = workload.keys
-    given = get_path(without_nulls(values), key_path(workload.path, keys.replicas)) if keys.replicas else None
+    if workload.keys.replicas is None:
+        return workload.replicas or 1
+    path = key_path(workload.path, workload.keys.replicas)
+    given = get_path(without_nulls(values), path)
     if given is None:
         return workload.replicas or 1
     if isinstance(given, bool) or not isinstance(given, int) or given < 0:
-        path = key_path(workload.path, keys.replicas) if keys.replicas else workload.path
         raise StackConfigError(
             [
                 ConfigIssue(
@@ -232,9 +233,7 @@ def place_release(
                 workload.kind.is_hook,
                 eks_managed=isinstance(spec, ManagedAddonSpec),
                 namespace=spec.namespace,
-                replicas=None
-                if workload.kind.is_node_agent
-                else replicas_of(workload, values, spec.key),
+                replicas=None if workload.kind.is_node_agent else replicas_of(workload, values, spec.key),
             )
         )
         findings += judge(
