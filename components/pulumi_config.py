@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from armful.planning.stack_config import StackConfig, StackInput, stack_config_from_pulumi
+from armful.planning.stack_config import StackInput, stack_config_from_pulumi
 from armful.run_errors import armful_errors
 
 
@@ -31,26 +31,10 @@ def read_stack() -> StackInput:
         return stack_config_from_pulumi(config, _secret_keys(config))
 
 
-def check_secrets() -> None:
-    """Refuse ``armful:`` keys set as secrets other than the ones Armful reads as secrets, and those in
-    plain text (part of ``read_stack``)."""
-    read_stack()
-
-
-def armful_config() -> dict[str, Any]:
-    """Every ``armful:*`` key of the stack (secrets left out), structured values decoded."""
-    return read_stack().armful
-
-
-def read_stack_config() -> StackConfig:
-    """Validate the stack's config; raises before any resource is registered."""
-    return read_stack().config
-
-
 def read_stack_args() -> dict[str, Any]:
     """The stack's ``armful:`` config as ``ArmCluster`` args, validated first, with the AWS region."""
     stack = read_stack()
     return {**stack.armful, "region": stack.region}
 
 
-__all__ = ["armful_config", "check_secrets", "read_stack", "read_stack_args", "read_stack_config"]
+__all__ = ["read_stack", "read_stack_args"]

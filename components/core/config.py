@@ -1,4 +1,4 @@
-"""The stack's config, validated at the boundary (pydantic v2, camelCase keys, unknown keys rejected).
+"""The core's config models, validated at the boundary (pydantic v2, camelCase keys, unknown keys rejected).
 
 Field-level checks live here; rules that relate pools to each other and to the topology live in
 ``pool_planner`` so they can report every problem at once with its path.

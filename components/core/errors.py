@@ -50,14 +50,6 @@ _FIXES_BY_ERROR_TYPE = {
     "missing": "set this key",
     "enum": "use one of the values listed",
     "literal_error": "use one of the values listed",
-    "int_parsing": "give a whole number",
-    "int_type": "give a whole number",
-    "bool_parsing": "give true or false",
-    "bool_type": "give true or false",
-    "string_type": "give a string",
-    "list_type": "give a list",
-    "dict_type": "give a map of keys to values",
-    "model_type": "give a map of keys to values",
     "greater_than_equal": "raise the value",
     "less_than_equal": "lower the value",
     "too_short": "add entries",
@@ -74,10 +66,6 @@ def describe_pattern(pattern: str, rule: str, example: str) -> str:
     """Register the words for ``pattern`` ("a Prometheus duration", "15d"); returns the pattern."""
     _PATTERN_RULES[pattern] = (rule, example)
     return pattern
-
-
-def pattern_rule(pattern: str) -> tuple[str, str] | None:
-    return _PATTERN_RULES.get(pattern)
 
 
 # What YAML makes of an unquoted scalar a string key needed: the fix is to quote it.

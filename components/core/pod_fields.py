@@ -15,11 +15,12 @@ from typing import Any
 
 from armful.core.kubernetes_names import label_value_problem, qualified_name_problem
 from armful.core.quantities import parse_cpu, parse_memory
+from armful.core.taints import TaintEffect
 
 Problems = list[tuple[tuple[str, ...], str]]
 
 TOLERATION_KEYS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
-TAINT_EFFECTS = frozenset({"NoSchedule", "PreferNoSchedule", "NoExecute"})
+TAINT_EFFECTS = frozenset(effect.value for effect in TaintEffect)
 NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 _RESOURCE_KEYS = frozenset({"requests", "limits", "claims"})
 

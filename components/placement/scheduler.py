@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from armful.core.arch import Arch
+from armful.core.pod_fields import NODE_SELECTOR_OPERATORS
 from armful.core.pools import ARCH_LABEL, PoolPlan
 from armful.core.taints import Taint, TaintEffect
 
@@ -38,7 +39,7 @@ __all__ = [
     "untolerated_taints",
 ]
 
-_NODE_SELECTOR_OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
+_NODE_SELECTOR_OPERATORS = frozenset(NODE_SELECTOR_OPERATORS)
 # Go's ``strconv.ParseInt(s, 10, 64)``: optional sign, ASCII digits only (no spaces, no underscores).
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1

@@ -2,8 +2,8 @@
 
 The file is read by Armful's one YAML loader (``armful.core.safe_yaml``: size, UTF-8, repeated keys,
 aliases) and its ``config:`` turned into what Pulumi hands the stack program for it: every value a
-string (a scalar as written, ``1.30`` staying ``"1.30"``), maps and lists as the JSON Go writes, and the
-keys set with ``--secret`` (``{secure: ...}``) known by name. ``plan`` then reads that through the same
+string (a scalar as written, ``1.30`` staying ``"1.30"``), maps and lists as the data the program decodes
+from the JSON Pulumi writes, and the keys set with ``--secret`` (``{secure: ...}``) known by name. ``plan`` then reads that through the same
 function the program does (``stack_config.stack_config_from_pulumi``).
 """
 
@@ -19,7 +19,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from armful.core import safe_yaml
 from armful.core.errors import ConfigIssue, StackConfigError
-from armful.planning.stack_config import REGION_KEY, strip_namespace
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 _INT64 = 2**63
@@ -35,15 +34,6 @@ class StackFile:
     map or list its data (what the program decodes from Pulumi's JSON)."""
     secret_keys: frozenset[str] = frozenset()
     """The keys set with ``--secret``, whose values the plan never sees."""
-
-    @property
-    def region(self) -> str | None:
-        region = self.config.get(REGION_KEY)
-        return region if isinstance(region, str) else None
-
-    @property
-    def armful(self) -> dict[str, Any]:
-        return strip_namespace(self.config)
 
 
 def stack_file_path(stack: str, start: Path | None = None) -> Path:

@@ -22,7 +22,6 @@ from armful.addons import falco, kube_prometheus_stack
 from armful.addons.config import AddonsConfig
 from armful.addons.context import AddonContext, DeployTime
 from armful.addons.eks_managed import MANAGED_ADDONS, ManagedAddonSpec
-from armful.addons.registry import ADDONS
 from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.errors import ConfigIssue, config_path, describe_pattern
 from armful.core.pod_fields import SCHEDULING_FIELDS, resources_problems
@@ -76,10 +75,8 @@ def value_issues(config: StackConfig) -> list[ConfigIssue]:
 
 
 def _addons(addons: AddonsConfig) -> Iterator[tuple[AddonSpec | ManagedAddonSpec, ValuesOverrides]]:
-    for spec in ADDONS:
-        options = addons.options_for(spec)
-        if getattr(options, "enabled", True):
-            yield spec, options
+    for spec in addons.enabled():
+        yield spec, addons.options_for(spec)
     for managed in MANAGED_ADDONS:
         yield managed, addons.options_for(managed)
 
@@ -197,16 +194,16 @@ def _storage_option_issues(config: StackConfig) -> list[ConfigIssue]:
     spec = kube_prometheus_stack.SPEC
     options = config.addons.options_for(spec)
     chosen = getattr(options, "storage_class", ARMFUL_STORAGE_CLASS)
-    if not getattr(options, "enabled", True) or chosen == ARMFUL_STORAGE_CLASS:
+    if spec not in config.addons.enabled() or chosen == ARMFUL_STORAGE_CLASS:
         return []
     return [_storage_class_issue(config_path("addons", spec.key, "storageClass"), chosen)]
 
 
 def _falco_issues(config: StackConfig) -> list[ConfigIssue]:
     spec = falco.SPEC
-    options = config.addons.options_for(spec)
-    if not getattr(options, "enabled", True):
+    if spec not in config.addons.enabled():
         return []
+    options = config.addons.options_for(spec)
     kind = get_path(without_nulls(options.values), ("driver", "kind"))
     if kind is None:
         return []
@@ -219,12 +216,9 @@ def _falco_issues(config: StackConfig) -> list[ConfigIssue]:
                 f"use one of {', '.join(FALCO_DRIVERS)} (Armful sets modern_ebpf), or leave the key out",
             )
         ]
-    pools = [(config.system_pool, "systemPool")] + [
-        (pool, f"workerPools[{index}]") for index, pool in enumerate(config.worker_pools)
-    ]
     unable = [
         f"{pool.name} ({pool.os_family.value})"
-        for pool, _ in pools
+        for pool in (config.system_pool, *config.worker_pools)
         if pool.os_family not in FALCO_DRIVERS[kind]
     ]
     if not unable:
