@@ -382,7 +382,14 @@ def test_an_existing_vpc_adds_no_network_dependency() -> None:
     mocks = RecordingMocks()
     _run_main("mixed", _stack_config("mixed"), mocks)
     assert mocks.of_type(ROUTE_TABLE) == []
-    assert all(group.dependencies for group in mocks.of_type(NODE_GROUP))
+    groups = mocks.of_type(NODE_GROUP)
+    assert len(groups) == 3
+    by_urn = mocks.by_urn()
+    for group in groups:
+        assert group.dependencies
+        waited = {by_urn[urn].type for urn in group.dependencies if urn in by_urn}
+        network = {"aws:ec2/routeTable", "aws:ec2/routeTableAssociation", "aws:ec2/natGateway", "aws:ec2/eip"}
+        assert not {kind for kind in waited if kind.rsplit(":", 1)[0] in network}, (group.name, waited)
 
 
 # --- the creation path ---------------------------------------------------------------------------------

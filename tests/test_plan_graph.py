@@ -412,4 +412,15 @@ def test_the_readmes_picture_is_the_mixed_stacks_current_graph(plan_of: Callable
     drawn = set(re.findall(r"<title>(.*?)</title>", svg))
     wanted = set(re.findall(r'^\s+"([^"]+)" \[', plan_dot(plan_of("mixed")), flags=re.MULTILINE))
     assert wanted and wanted <= {html.unescape(title) for title in drawn}
+    if DOT is not None:
+        # Every node, edge, label and colour the current plan draws, whatever Graphviz's layout.
+        fresh = render_svg(plan_dot(plan_of("mixed"))).decode()
+
+        def drawing(text: str) -> tuple[list[str], ...]:
+            return tuple(
+                sorted(re.findall(pattern, text))
+                for pattern in (r"<title>(.*?)</title>", r">([^<>]+)</text>", r'fill="(#[0-9a-f]+)"')
+            )
+
+        assert drawing(svg) == drawing(fresh)
     assert "(docs/plan-mixed.svg)" in (ROOT / "README.md").read_text()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from example_stacks import EXAMPLE_STACKS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from stack_variants import example_config, plan_outcome, program_outcome, write_stack_file
 
@@ -158,6 +160,27 @@ def mutated_stacks(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return stack, config
 
 
+def _with(stack: str, key: str, value: Any) -> tuple[str, dict[str, Any]]:
+    config = example_config(stack)
+    config[key] = value
+    return stack, config
+
+
+def _stranded_coredns() -> tuple[str, dict[str, Any]]:
+    return _with(
+        "all-arm", "armful:addons", {"coredns": {"values": {"nodeSelector": {"example.com/x": "y"}}}}
+    )
+
+
+def _system_pool_too_small() -> tuple[str, dict[str, Any]]:
+    stack, config = _with("arm-workers", "armful:addons", {})
+    config["armful:systemPool"] = {**config["armful:systemPool"], "minSize": 1, "desiredSize": 1}
+    return stack, config
+
+
+# The random mutations rarely reach a plan with error findings; these make sure both sides meet one.
+@example(_stranded_coredns())
+@example(_system_pool_too_small())
 @settings(
     max_examples=40,
     deadline=None,
@@ -174,3 +197,11 @@ def test_plan_and_the_program_agree_on_any_stack_file(case: tuple[str, dict[str,
     assert (planned.kind, planned.message, planned.findings) == (ran.kind, ran.message, ran.findings)
     if ran.kind == "config":
         assert ran.message.startswith("Armful stack config has ")
+
+
+@pytest.mark.parametrize("case", [_stranded_coredns, _system_pool_too_small], ids=["stranded", "capacity"])
+def test_the_explicit_cases_do_end_in_plan_findings(case: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+    """The @example cases above are what they claim: plans with error findings, not config refusals."""
+    stack, config = case()
+    with tempfile.TemporaryDirectory() as folder:
+        assert plan_outcome(write_stack_file(Path(folder), stack, config)).kind == "findings"
