@@ -88,11 +88,7 @@ def plan_pools(config: PoolsConfig, versions: NodeVersions | None = None) -> lis
 def _plan_pool(
     config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch, versions: NodeVersions | None
 ) -> PoolPlan:
-    taints = [Taint(t.key, t.value, t.effect) for t in pool.taints]
-    if role is PoolRole.SYSTEM:
-        taints.insert(0, CRITICAL_ADDONS_ONLY)
-    elif config.topology.tainted_arch(arch, config.preferred_arch):
-        taints.insert(0, arch_taint(arch))
+    taints = [*_armful_taints(config, role, arch), *(Taint(t.key, t.value, t.effect) for t in pool.taints)]
     node_type, node = _node_room(pool)
     return PoolPlan(
         name=pool.name,
@@ -220,10 +216,19 @@ def _role_issues(pool: PoolConfig, role: PoolRole, path: tuple) -> list[ConfigIs
     return issues
 
 
+def _armful_taints(config: PoolsConfig, role: PoolRole, arch: Arch) -> list[Taint]:
+    """The taints Armful puts on a pool by its role and the topology, before the user's own."""
+    if role is PoolRole.SYSTEM:
+        return [CRITICAL_ADDONS_ONLY]
+    if config.topology.tainted_arch(arch, config.preferred_arch):
+        return [arch_taint(arch)]
+    return []
+
+
 def _taint_count_issues(
     config: PoolsConfig, pool: PoolConfig, role: PoolRole, arch: Arch, path: tuple
 ) -> list[ConfigIssue]:
-    own = 1 if role is PoolRole.SYSTEM or config.topology.tainted_arch(arch, config.preferred_arch) else 0
+    own = len(_armful_taints(config, role, arch))
     if len(pool.taints) + own <= EKS_TAINTS_MAX:
         return []
     return [
