@@ -135,6 +135,15 @@ class PlacementKeys:
     """A flag that makes the chart tolerate every taint itself (the EBS CSI node's ``tolerateAllTaints``):
     Armful sets it for a node agent instead of listing tolerations, which are still read."""
 
+    def scheduling(self) -> dict[str, KeyPath]:
+        """The pod fields placement reads, by their name in a pod spec, with where this chart keeps each."""
+        return {
+            "nodeSelector": self.node_selector,
+            "tolerations": self.tolerations,
+            "affinity": self.affinity,
+            "nodeAffinity": self.node_affinity,
+        }
+
 
 @dataclass(frozen=True)
 class Workload:

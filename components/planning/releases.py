@@ -115,12 +115,13 @@ def workload_enabled(workload: Workload, values: Mapping[str, Any]) -> bool:
     return bool(value) if workload.enabled_when is True else value == workload.enabled_when
 
 
-_POD_FIELDS = (
-    ("nodeSelector", Mapping),
-    ("tolerations", list),
-    ("affinity", Mapping),
-    ("nodeAffinity", Mapping),
-)
+# The shape Kubernetes gives each scheduling field (PlacementKeys.scheduling names them).
+_POD_FIELD_SHAPES = {
+    "nodeSelector": Mapping,
+    "tolerations": list,
+    "affinity": Mapping,
+    "nodeAffinity": Mapping,
+}
 
 
 class PlacementValuesError(ValueError):
@@ -144,11 +145,10 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
     }
     if keys.tolerate_all is not None and get_path(seen, key_path(workload.path, keys.tolerate_all)):
         pod["tolerations"] = [*pod.get("tolerations", []), {"operator": "Exists"}]
-    for (field, shape), key in zip(
-        _POD_FIELDS, (keys.node_selector, keys.tolerations, keys.affinity, keys.node_affinity), strict=True
-    ):
+    for field, key in keys.scheduling().items():
         if key is None:
             continue
+        shape = _POD_FIELD_SHAPES[field]
         path = key_path(workload.path, key)
         value = get_path(seen, path)
         if not value:

@@ -120,15 +120,9 @@ def _pod_field_issues(spec: AddonSpec | ManagedAddonSpec, values: Mapping[str, A
     checked: set[tuple[str, ...]] = set()
     for workload in spec.workloads:
         keys = workload.keys
-        fields = {
-            "nodeSelector": keys.node_selector,
-            "tolerations": keys.tolerations,
-            "affinity": keys.affinity,
-            "nodeAffinity": keys.node_affinity,
-        }
         targets = [
             (key_path(workload.path, key), SCHEDULING_FIELDS[field])
-            for field, key in fields.items()
+            for field, key in keys.scheduling().items()
             if key is not None
         ]
         if keys.replicas is not None:
