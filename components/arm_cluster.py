@@ -25,7 +25,9 @@ from armful.addons.eks_managed import (
 from armful.cluster_addons import ClusterAddons
 from armful.component_types import ClusterSpec, NetworkSpec, PoolInfo, PoolSpec, WorkloadSpec
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, raise_if_any
+from armful.core.karpenter_objects import DISCOVERY_TAG
 from armful.eks_managed_addons import EksManagedAddons, addon_version
+from armful.karpenter import Karpenter, KarpenterNodePools
 from armful.network import Network
 from armful.node_pools import NodePools
 from armful.planning.plan import Plan, PlanError, build_plan
@@ -138,6 +140,11 @@ class ArmCluster(pulumi.ComponentResource):
                     "availability_zones": network.availability_zones,
                     "single_nat_gateway": network.single_nat_gateway,
                     **({"zone_ids": list(network.zone_ids)} if network.zone_ids else {}),
+                    **(
+                        {"private_subnet_tags": {DISCOVERY_TAG: cluster_config.name}}
+                        if self.plan.node_pools
+                        else {}
+                    ),
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -283,6 +290,27 @@ class ArmCluster(pulumi.ComponentResource):
                 in_cluster, pulumi.ResourceOptions(depends_on=[managed[EBS_CSI_DRIVER.name]])
             ),
         )
+        karpenter_needs: dict[str, list[pulumi.Resource]] = {}
+        if self.plan.node_pools:
+            self.karpenter: Karpenter | None = Karpenter(
+                f"{name}-karpenter",
+                {
+                    "cluster_name": self.cluster_name,
+                    **(
+                        {
+                            "private_subnet_ids": private_subnets,
+                            "private_subnet_count": len(network.private_subnet_ids),
+                        }
+                        if not network.creates_vpc
+                        else {}
+                    ),
+                    **({"tags": cluster_config.tags} if cluster_config.tags else {}),
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            karpenter_needs["karpenter"] = self.karpenter.ready
+        else:
+            self.karpenter = None
         self.addons = ClusterAddons(
             f"{name}-addons",
             {
@@ -291,7 +319,10 @@ class ArmCluster(pulumi.ComponentResource):
                 "vpc_id": vpc_id,
                 "kubernetes_provider": self.kubernetes_provider,
                 "topology": config.topology.value,
-                "pools": self.node_pools.pool_descriptions,
+                "pools": [
+                    *self.node_pools.pool_descriptions,
+                    *(node_pool.as_pool().description() for node_pool in self.plan.node_pools),
+                ],
                 "addons": config.addons.helm_args(),
                 # Only the releases that claim volumes wait for it, and through it for the EBS CSI driver.
                 "storage_class": storage_class,
@@ -306,7 +337,25 @@ class ArmCluster(pulumi.ComponentResource):
                 deleted_with=self.cluster,
             ),
             cluster_dns=[managed[COREDNS.name]],
+            release_needs=karpenter_needs,
         )
+        if self.karpenter is not None:
+            KarpenterNodePools(
+                f"{name}-karpenter",
+                {
+                    "cluster_name": cluster_config.name,
+                    "node_role_name": self.karpenter.node_role_name,
+                    "kubernetes_version": cluster_config.kubernetes_version,
+                    "node_ami_release": cluster_config.node_ami_release.value,
+                    "kubernetes_provider": self.kubernetes_provider,
+                    **({"tags": cluster_config.tags} if cluster_config.tags else {}),
+                },
+                # After the release, whose CRDs they are; deleted before it, so the controller drains and
+                # terminates its nodes while it still runs.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.addons.releases["karpenter"]]),
+                node_pools=self.plan.node_pools,
+                published_release=self.node_pools.published_release,
+            )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
         self.oidc_provider_arn = self.cluster.oidc_provider_arn

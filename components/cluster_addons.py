@@ -72,11 +72,13 @@ class ClusterAddons(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         cluster_dns: Sequence[pulumi.Resource] = (),
+        release_needs: Mapping[str, Sequence[pulumi.Resource]] | None = None,
     ) -> None:
         """``cluster_dns`` (Python only): what serves the cluster's DNS, CoreDNS, when the same program
         creates it. Every release waits for it except those whose webhooks gate the others (the load
         balancer controller): those need no DNS to become ready, and the others wait for them anyway.
-        Everything in ``opts.depends_on`` is waited for by every release."""
+        ``release_needs`` (Python only): what one release alone waits for, by release name (Karpenter's
+        queue and node role). Everything in ``opts.depends_on`` is waited for by every release."""
         # Everything that can be wrong is found before the first registration, this component's included.
         with armful_errors():
             planned = check_cluster_addons_args(args, opts)
@@ -142,6 +144,7 @@ class ClusterAddons(pulumi.ComponentResource):
             # Only a release whose pods claim volumes waits for the StorageClass (and the CSI driver).
             if spec.claims_volumes and storage_class is not None:
                 follows.append(storage_class)
+            follows += (release_needs or {}).get(spec.release, ())
             self.releases[spec.release] = k8s.helm.v3.Release(
                 f"{name}-{spec.release}",
                 name=spec.release,

@@ -34,6 +34,8 @@ class NetworkArgs(TypedDict):
     """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
     zone_ids: NotRequired[Sequence[str]]
     """A VPC Armful creates: the AZ IDs of its subnets, in order, such as usw2-az1 (default: the region's first standard AZs EKS supports, by name, whatever their state); the count is availabilityZones."""
+    private_subnet_tags: NotRequired[Mapping[str, str]]
+    """More tags on the private subnets, such as karpenter.sh/discovery for Karpenter to find them."""
 
 
 class Network(pulumi.ComponentResource):
@@ -148,6 +150,7 @@ class Network(pulumi.ComponentResource):
                 **zone_args[index],
                 tags={
                     **cluster_tag,
+                    **args.get("private_subnet_tags", {}),
                     "kubernetes.io/role/internal-elb": "1",
                     "Name": f"{args['cluster_name']}-private-{index}",
                 },

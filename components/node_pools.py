@@ -91,6 +91,10 @@ class NodePools(pulumi.ComponentResource):
         parameter = pool.release_parameter
         if parameter is None:
             return None
+        return self.published_release(parameter)
+
+    def published_release(self, parameter: str) -> pulumi.Output[str]:
+        """The value of one of EKS's public AMI release parameters, read once per run whoever asks."""
         if parameter not in self._releases:
             found = aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self))
             # A public String parameter: the provider marks every value secret, this one is not.

@@ -138,6 +138,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "supportedArchitectures": self._architectures(instance_type),
                 **self._figures(instance_type),
             }, []
+        if token == "aws:eks/getCluster:getCluster":
+            cluster = args.args["name"]
+            return {
+                "name": cluster,
+                "id": cluster,
+                "vpcConfig": {"clusterSecurityGroupId": f"sg-eks-{cluster}"},
+            }, []
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             # EKS answers its default version for the Kubernetes version, or the newest with mostRecent.
             which = "latest" if args.args.get("mostRecent") else "default"
@@ -266,9 +273,18 @@ def _extra_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> dict[str
             "oidcProviderUrl": f"oidc.eks.us-west-2.amazonaws.com/id/{cluster_name}",
         }
     if type_ == "aws:iam/role:Role":
-        return {"arn": f"arn:aws:iam::111122223333:role/{name}", "name": name}
+        role = inputs.get("name", name)
+        return {"arn": f"arn:aws:iam::111122223333:role/{role}", "name": role}
     if type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         return {"latestVersion": 1}
+    if type_ == "aws:sqs/queue:Queue":
+        queue = inputs.get("name", name)
+        return {
+            "arn": f"arn:aws:sqs:us-west-2:111122223333:{queue}",
+            "url": f"https://sqs.us-west-2.amazonaws.com/111122223333/{queue}",
+        }
+    if type_ == "aws:cloudwatch/eventRule:EventRule":
+        return {"name": inputs.get("name", name), "arn": f"arn:aws:events:us-west-2:111122223333:rule/{name}"}
     if type_ == "aws:kms/key:Key":
         return {"arn": f"arn:aws:kms:us-west-2:111122223333:key/{name}"}
     if type_ == "random:index/randomPassword:RandomPassword":

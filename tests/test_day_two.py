@@ -215,13 +215,16 @@ def test_the_plan_shows_both_versions_of_every_pool() -> None:
     config = _stack_config("all-arm")
     config["armful:cluster"]["nodeAmiRelease"] = "latest"
     plan = build_plan("all-arm", parse_stack_config(strip_namespace(config)), "us-west-2")
-    for pool in plan.to_json()["pools"]:
+    pools = plan.to_json()["pools"]
+    assert {pool["provisioner"] for pool in pools} == {"managed", "karpenter"}
+    for pool in pools:
         assert pool["kubernetes_version"] == "1.35"
         assert pool["ami_release"] == "latest"
         assert (
             pool["release_parameter"] == "/aws/service/bottlerocket/aws-k8s-1.35/arm64/latest/image_version"
         )
-        assert "each deploy" in pool["release_version"]
+        # A node group's release version, a NodePool's EC2NodeClass AMI alias: both follow each deploy.
+        assert "each deploy" in (pool["release_version"] if pool["provisioner"] == "managed" else pool["ami_alias"])
 
 
 # --- managed add-ons at explicit versions ------------------------------------------------------------
@@ -418,6 +421,7 @@ RELEASE_MINUTES: dict[str, float] = {
     "fluent-bit": 1.5,
     "opentelemetry-collector": 1.5,
     "metrics-server": 1.0,
+    "karpenter": 1.5,
 }
 SECONDS = 0.1
 LIMIT_MINUTES = 24.0

@@ -57,9 +57,8 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "all-arm": (
         "all-arm",
         [
-            _pool("system", "system", "arm64", "BOTTLEROCKET_ARM_64", (3, 3, 6), [CRITICAL]),
+            _pool("system", "system", "arm64", "BOTTLEROCKET_ARM_64", (4, 4, 6), [CRITICAL]),
             _pool("general", "workers", "arm64", "BOTTLEROCKET_ARM_64", (3, 3, 15), []),
-            _pool("memory", "workers", "arm64", "BOTTLEROCKET_ARM_64", (0, 0, 6), []),
         ],
     ),
     "mixed": (
@@ -72,13 +71,30 @@ EXPECTED: dict[str, tuple[str, list[dict[str, Any]]]] = {
     ),
 }
 
+MEMORY_TIER = {"key": "example.com/tier", "value": "memory", "effect": "NoSchedule"}
+# stack → its Karpenter NodePools, after the managed pools: (name, arch, capacity types, taints).
+KARPENTER_POOLS: dict[str, list[tuple[str, str, list[str], list[dict[str, str]]]]] = {
+    "arm-workers": [],
+    "all-arm": [
+        ("elastic", "arm64", ["spot", "on-demand"], []),
+        ("memory", "arm64", ["on-demand"], [MEMORY_TIER]),
+    ],
+    "mixed": [],
+}
+
 # design §6, plus `workloads`: where the user's own workloads land and the values that get them there.
 TOP_LEVEL_KEYS = {
     "stack", "topology", "verdict", "cluster", "network", "pools", "releases", "placement", "managed_addons",
-    "workloads", "capacity", "findings",
+    "workloads", "capacity", "elastic_capacity", "findings",
+}  # fmt: skip
+KARPENTER_POOL_KEYS = {
+    "name", "provisioner", "role", "arch", "arches", "os_family", "node_class", "capacity_types",
+    "requirements", "instance_types_allowed", "smallest_instance_type", "largest_instance_type", "limits",
+    "labels", "taints", "weight", "kubernetes_version", "ami_release", "release_parameter", "ami_alias",
 }  # fmt: skip
 POOL_KEYS = {
     "name",
+    "provisioner",
     "role",
     "arch",
     "instance_types",
@@ -137,7 +153,14 @@ def test_table_shows_every_pool_with_arch_and_taints(capsys: pytest.CaptureFixtu
     topology, pools = EXPECTED[stack]
     assert f"topology {topology}" in out
     rows = _pool_rows(out)
-    assert list(rows) == [pool["name"] for pool in pools]
+    node_pools = KARPENTER_POOLS[stack]
+    assert list(rows) == [pool["name"] for pool in pools] + [name for name, *_ in node_pools]
+    for name, arch, capacity_types, node_pool_taints in node_pools:
+        _name, role, shown_arch, types, node_class, capacity, limits, taints = rows[name]
+        assert (role, shown_arch, capacity) == ("workers", arch, ", ".join(capacity_types))
+        assert types.startswith("Karpenter: ") and "types within limits" in types
+        assert node_class.startswith("EC2NodeClass ") and limits.startswith("up to ")
+        assert taints == (", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in node_pool_taints) or "-")
     for pool in pools:
         _name, role, arch, _types, ami_type, capacity, sizes, taints = rows[pool["name"]]
         assert (role, arch, ami_type, capacity) == (
@@ -160,9 +183,25 @@ def test_json_matches_the_contract(capsys: pytest.CaptureFixture[str], stack: st
     topology, pools = EXPECTED[stack]
     assert document["stack"] == stack
     assert document["topology"] == topology
-    assert [pool["name"] for pool in document["pools"]] == [pool["name"] for pool in pools]
-    for got, want in zip(document["pools"], pools, strict=True):
+    node_pools = KARPENTER_POOLS[stack]
+    names = [pool["name"] for pool in pools] + [name for name, *_ in node_pools]
+    assert [pool["name"] for pool in document["pools"]] == names
+    managed = [pool for pool in document["pools"] if pool["provisioner"] == "managed"]
+    elastic = [pool for pool in document["pools"] if pool["provisioner"] == "karpenter"]
+    for got, (name, arch, capacity_types, taints) in zip(elastic, node_pools, strict=True):
+        assert set(got) == KARPENTER_POOL_KEYS
+        assert (got["name"], got["arches"], got["capacity_types"], got["taints"]) == (
+            name,
+            [arch],
+            capacity_types,
+            taints,
+        )
+        assert {"key": "kubernetes.io/arch", "operator": "In", "values": [arch]} in got["requirements"]
+        assert got["labels"]["karpenter.sh/nodepool"] == name
+    assert [entry["pool"] for entry in document["elastic_capacity"]] == [name for name, *_ in node_pools]
+    for got, want in zip(managed, pools, strict=True):
         assert set(got) == POOL_KEYS
+        assert got["provisioner"] == "managed"
         assert got["role"] == want["role"]
         assert got["arch"] == want["arch"]
         assert got["ami_type"] == want["ami_type"]
@@ -182,7 +221,7 @@ def test_json_matches_the_contract(capsys: pytest.CaptureFixture[str], stack: st
         assert isinstance(release["values"], dict)
     for entry in document["placement"]:
         assert set(entry) == PLACEMENT_KEYS
-        assert set(entry["pools"]) <= {pool["name"] for pool in pools}
+        assert set(entry["pools"]) <= set(names)
     for finding in document["findings"]:
         assert set(finding) == FINDING_KEYS
         assert finding["level"] in {"error", "warning"}

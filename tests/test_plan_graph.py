@@ -51,7 +51,8 @@ POOLS: dict[str, dict[str, tuple[str, str, str]]] = {
     "all-arm": {
         "system": ("cluster_pool_system", ARM64_FILL, SYSTEM_ARM),
         "general": ("cluster_pool_general", ARM64_FILL, WORKERS_ARM),
-        "memory": ("cluster_pool_memory", ARM64_FILL, WORKERS_ARM),
+        "elastic": ("cluster_pool_elastic", ARM64_FILL, "Karpenter NodePool, arm64 (Graviton)"),
+        "memory": ("cluster_pool_memory", ARM64_FILL, "Karpenter NodePool, arm64 (Graviton)"),
     },
     "mixed": {
         "system": ("cluster_pool_system", ARM64_FILL, SYSTEM_ARM),

@@ -131,7 +131,7 @@ def test_a_render_that_could_not_load_its_charts_is_not_proven(
     pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (requirements-render.txt)")
     status, out = plan_output(capsys, "--stack", "all-arm", "--render", "--charts-from", str(tmp_path))
     assert status == 3
-    assert out.splitlines()[0].startswith("NOT PROVEN: 0 of 9 charts rendered. 0 errors")
+    assert out.splitlines()[0].startswith("NOT PROVEN: 0 of 10 charts rendered. 0 errors")
     status, out = plan_output(
         capsys, "--stack", "all-arm", "--render", "--charts-from", str(tmp_path), "--format", "json"
     )

@@ -7,6 +7,7 @@ from armful.addons import (
     cert_manager,
     falco,
     fluent_bit,
+    karpenter,
     kube_prometheus_stack,
     kyverno,
     kyverno_policies,
@@ -26,6 +27,7 @@ ADDONS: tuple[AddonSpec, ...] = (
     fluent_bit.SPEC,
     opentelemetry_collector.SPEC,
     metrics_server.SPEC,
+    karpenter.SPEC,
 )
 
 BY_RELEASE: dict[str, AddonSpec] = {spec.release: spec for spec in ADDONS}

@@ -102,7 +102,20 @@ def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
                     f"{pool.min_size}/{pool.desired_size}/{pool.max_size}",
                     ", ".join(map(str, pool.taints)) or "-",
                 )
-                for pool in plan.pools
+                for pool in plan.managed_pools
+            ]
+            + [
+                (
+                    node_pool.name,
+                    "workers",
+                    node_pool.arch.value,
+                    f"Karpenter: {node_pool.selection()}",
+                    f"EC2NodeClass {node_pool.node_class}",
+                    ", ".join(capacity.value for capacity in node_pool.capacity_types),
+                    f"up to {node_pool.config.limits.cpu} vCPU, {node_pool.config.limits.memory}",
+                    ", ".join(map(str, node_pool.taints)) or "-",
+                )
+                for node_pool in plan.node_pools
             ],
         ),
         *_node_versions(plan),
@@ -147,6 +160,25 @@ def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
             ],
         )
     )
+    if plan.elastic_capacity:
+        lines += [
+            "",
+            "Karpenter NodePools: nodes launched for pending pods, up to the limits (pods that can land nowhere "
+            "else count against them)",
+            render_table(
+                ("NodePool", "largest node", "agents per node", "requested", "limits"),
+                [
+                    (
+                        pool.node_pool.name,
+                        f"{pool.largest_instance_type}: {_cores_and_gib(pool.largest_node)}",
+                        _cores_and_gib(pool.per_node),
+                        f"{_cores_and_gib(pool.requested)} on {pool.nodes} node(s)" if pool.nodes else "-",
+                        f"{pool.node_pool.config.limits.cpu} vCPU / {pool.node_pool.config.limits.memory}",
+                    )
+                    for pool in plan.elastic_capacity
+                ],
+            ),
+        ]
     workers = [pool for pool in plan.capacity if pool.pool.role is PoolRole.WORKERS]
     if workers:
         lines += ["", "Room for applications on each worker node, after the node agents"]

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from armful.core.arch import Arch
-from armful.core.pools import CapacityType, PoolPlan
+from armful.core.pools import CapacityType, PoolPlan, Provisioner
 from armful.planning.plan import Plan
 
 ARM64_FILL = "#ffe3c2"
@@ -174,7 +174,8 @@ def _header(pool_name: str) -> str:
 
 
 def _pool_cluster(pool: PoolPlan, nodes: Sequence[_Node], fits_at_min_size: bool) -> list[str]:
-    lines = [pool.name, f"{pool.role.value} pool, {_ARCH_NAMES[pool.arch]}"]
+    kind = "Karpenter NodePool" if pool.provisioner is Provisioner.KARPENTER else f"{pool.role.value} pool"
+    lines = [pool.name, f"{kind}, {_ARCH_NAMES[pool.arch]}"]
     if pool.node_instance_type:
         # A pool Armful only places add-ons on, or one with no fixed node type, has no such line.
         spot = ", spot" if pool.capacity_type is CapacityType.SPOT else ""

@@ -27,6 +27,13 @@ class OsFamily(StrEnum):
     BOTTLEROCKET = "Bottlerocket"
 
 
+class Provisioner(StrEnum):
+    """What launches a pool's nodes: an EKS managed node group of a set size, or Karpenter on demand."""
+
+    MANAGED = "managed"
+    KARPENTER = "karpenter"
+
+
 class CapacityType(StrEnum):
     ON_DEMAND = "ON_DEMAND"
     SPOT = "SPOT"
@@ -105,6 +112,8 @@ class PoolPlan:
     versions: NodeVersions | None = None
     """The Kubernetes version and AMI release the node group runs; None leaves both to EKS at creation
     (and there they stay)."""
+    provisioner: Provisioner = Provisioner.MANAGED
+    """Karpenter for a NodePool's nodes: placement sees them as a pool, capacity as elastic."""
 
     @property
     def ami_type(self) -> str:
@@ -153,6 +162,7 @@ class PoolPlan:
         """The pool's entry in ``plan --format json`` (design §6)."""
         return {
             "name": self.name,
+            "provisioner": self.provisioner.value,
             "role": self.role.value,
             "arch": self.arch.value,
             "instance_types": list(self.instance_types),
@@ -189,6 +199,11 @@ class PoolPlan:
             "release_parameter": self.release_parameter,
             "ami_release": versions.ami_release.value,
         }
+
+
+def managed_pools(pools: Sequence[PoolPlan]) -> tuple[PoolPlan, ...]:
+    """The pools that are EKS managed node groups, without Karpenter's NodePools."""
+    return tuple(pool for pool in pools if pool.provisioner is Provisioner.MANAGED)
 
 
 def system_pool(pools: Sequence[PoolPlan]) -> PoolPlan:

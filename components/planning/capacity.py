@@ -370,12 +370,15 @@ def pack(
 
 
 def plan_capacity(
-    pools: Sequence[PoolPlan], groups: Sequence[PodGroup]
+    pools: Sequence[PoolPlan], groups: Sequence[PodGroup], overflow: frozenset[str] = frozenset()
 ) -> tuple[list[PoolCapacity], list[Finding]]:
-    """Each pool's room at its minimum and desired size, and what does not fit."""
+    """Each pool's room at its minimum and desired size, and what does not fit.
+
+    ``overflow`` names the pods that a Karpenter NodePool takes when the managed pools have no room:
+    they wait for a node Karpenter launches instead of failing the proof."""
     sized = [pool for pool in pools if pool.node is not None]
-    at_min = pack(sized, {pool.name: pool.min_size for pool in sized}, groups)
-    at_desired = pack(sized, {pool.name: pool.desired_size for pool in sized}, groups)
+    at_min = _forgiving(pack(sized, {pool.name: pool.min_size for pool in sized}, groups), overflow)
+    at_desired = _forgiving(pack(sized, {pool.name: pool.desired_size for pool in sized}, groups), overflow)
     capacities, findings = [], []
     for pool in sized:
         per_node = sum(
@@ -402,6 +405,16 @@ def plan_capacity(
             )
     findings += _single_system_node(sized, groups)
     return capacities, findings
+
+
+def _forgiving(packings: dict[str, Packing], overflow: frozenset[str]) -> dict[str, Packing]:
+    return {
+        name: replace(
+            packing,
+            unplaced={subject: count for subject, count in packing.unplaced.items() if subject not in overflow},
+        )
+        for name, packing in packings.items()
+    }
 
 
 def _agents_on_a_first_node(pool: PoolPlan, groups: Sequence[PodGroup]) -> list[Finding]:

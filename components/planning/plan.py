@@ -13,11 +13,14 @@ from armful.addons.context import VPC_ID
 from armful.core.arch import Arch
 from armful.core.errors import ConfigIssue, StackConfigError
 from armful.core.findings import Finding, FindingLevel
+from armful.core.karpenter_pools import NodePoolPlan
 from armful.core.pool_planner import plan_pools
-from armful.core.pools import PoolPlan, PoolRole, system_pool
+from armful.core.pools import PoolPlan, PoolRole, Provisioner, managed_pools, system_pool
 from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
 from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capacity, user_pod_groups
+from armful.planning.elastic_capacity import ElasticCapacity, fits_elastically, plan_elastic_capacity
+from armful.planning.karpenter_plan import plan_karpenter_node_pools
 from armful.planning.network_plan import network_description
 from armful.planning.releases import (
     ManagedAddonPlan,
@@ -104,6 +107,9 @@ class Plan:
     workloads: tuple[WorkloadPlacement, ...] = ()
     capacity: tuple[PoolCapacity, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    node_pools: tuple[NodePoolPlan, ...] = ()
+    """Karpenter's NodePools; each is also in ``pools``, as placement sees it."""
+    elastic_capacity: tuple[ElasticCapacity, ...] = ()
 
     @property
     def topology(self) -> Topology:
@@ -112,6 +118,11 @@ class Plan:
     @property
     def system_pool(self) -> PoolPlan:
         return system_pool(self.pools)
+
+    @property
+    def managed_pools(self) -> tuple[PoolPlan, ...]:
+        """The EKS managed node groups, without Karpenter's NodePools."""
+        return managed_pools(self.pools)
 
     @property
     def worker_pools(self) -> tuple[PoolPlan, ...]:
@@ -169,14 +180,20 @@ class Plan:
             "verdict": self.verdict().to_json(),
             "cluster": self.cluster_json(),
             "network": network_description(self.config.network),
-            "pools": [pool.to_json() for pool in self.pools],
+            "pools": [self._pool_json(pool) for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
             "placement": [entry.to_json() for entry in self.placement],
             "managed_addons": [addon.to_json() for addon in self.managed_addons],
             "workloads": [workload.to_json() for workload in self.workloads],
             "capacity": [pool.to_json() for pool in self.capacity],
+            "elastic_capacity": [pool.to_json() for pool in self.elastic_capacity],
             "findings": [finding.to_json() for finding in self.findings],
         }
+
+    def _pool_json(self, pool: PoolPlan) -> dict[str, Any]:
+        if pool.provisioner is Provisioner.KARPENTER:
+            return next(node_pool for node_pool in self.node_pools if node_pool.name == pool.name).to_json()
+        return pool.to_json()
 
 
 def build_plan(
@@ -195,7 +212,9 @@ def build_plan(
                 )
             ]
         )
-    pools = tuple(plan_pools(config))
+    managed = plan_pools(config)
+    node_pools = tuple(plan_karpenter_node_pools(config, managed))
+    pools = (*managed, *(node_pool.as_pool() for node_pool in node_pools))
     vpc_id = VPC_ID if config.network.vpc_id is None else config.network.vpc_id
     releases, placement, findings = plan_releases(
         config.addons, config.topology, pools, config.cluster.name, region, vpc_id
@@ -211,7 +230,9 @@ def build_plan(
     ]
     all_placement = placement + managed_placement
     groups = addon_pod_groups(addons, all_placement, pools) + user_pod_groups(config.workloads, workloads)
-    capacity, capacity_findings = plan_capacity(pools, groups)
+    overflow = frozenset(group.subject for group in groups if fits_elastically(group, node_pools, groups))
+    capacity, capacity_findings = plan_capacity(pools, groups, overflow)
+    elastic, elastic_findings = plan_elastic_capacity(node_pools, groups)
     return Plan(
         stack=stack,
         region=region,
@@ -222,5 +243,7 @@ def build_plan(
         placement=tuple(all_placement),
         workloads=tuple(workloads),
         capacity=tuple(capacity),
-        findings=tuple(findings + managed_findings + workload_findings + capacity_findings),
+        findings=tuple(findings + managed_findings + workload_findings + capacity_findings + elastic_findings),
+        node_pools=node_pools,
+        elastic_capacity=tuple(elastic),
     )

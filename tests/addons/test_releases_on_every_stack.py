@@ -40,10 +40,11 @@ RELEASES = releases_of_examples()
 RELEASE_IDS = [f"{stack}-{release.spec.release}" for stack, release in RELEASES]
 
 
-def test_every_add_on_is_installed_by_default() -> None:
+def test_every_add_on_is_installed_by_default_and_karpenter_where_a_stack_enables_it() -> None:
     for stack in EXAMPLE_STACKS:
+        enabled = (stack_file_config(stack).get("armful:addons") or {}).get("karpenter", {}).get("enabled")
         assert [release.spec.release for release in example_plan(stack).releases] == [
-            spec.release for spec in ADDONS
+            spec.release for spec in ADDONS if spec.enabled_by_default or (spec.release == "karpenter" and enabled)
         ]
 
 

@@ -67,6 +67,7 @@ EXPECTED_INPUTS: dict[str, dict[str, tuple[str, bool]]] = {
         "availabilityZones": ("integer", False),
         "singleNatGateway": ("boolean", False),
         "zoneIds": ("array<string>", False),
+        "privateSubnetTags": ("map<string>", False),
     },
 }
 

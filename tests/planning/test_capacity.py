@@ -109,7 +109,7 @@ def test_an_override_that_raises_requests_past_the_pools_room_is_an_error() -> N
     }
     raw = example("all-arm", addons={"kubePrometheusStack": {"values": prometheus}})
     finding = next(f for f in plan_of(raw).findings if f.code == "insufficient-capacity")
-    assert "pool system (3 x m7g.large at minSize 3)" in finding.message
+    assert "pool system (4 x m7g.large at minSize 4)" in finding.message
     assert "kube-prometheus-stack/prometheus x2" in finding.message
     assert "of memory" in finding.message
     assert "instance types of at least" in finding.message
