@@ -42,7 +42,10 @@ INTERRUPTION_EVENTS = {
     "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
     "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
     "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
-    "capacity-reservation-interruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+    "capacity-reservation-interruption": (
+        "aws.ec2",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+    ),
 }
 """The EventBridge rules upstream's template for 1.14 routes to the queue (name → source, detail-type)."""
 NODE_CLASS_TYPE = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
@@ -170,7 +173,15 @@ class Karpenter(pulumi.ComponentResource):
 
         self.node_role_name = role.name
         self.queue_name = queue.name
-        self.ready: list[pulumi.Resource] = [role, *attachments, access_entry, queue, queue_policy, *rules, *discovery]
+        self.ready: list[pulumi.Resource] = [
+            role,
+            *attachments,
+            access_entry,
+            queue,
+            queue_policy,
+            *rules,
+            *discovery,
+        ]
         """What the controller's release waits for."""
         self.register_outputs({"node_role_name": self.node_role_name, "queue_name": self.queue_name})
 
@@ -291,6 +302,3 @@ class KarpenterNodePools(pulumi.ComponentResource):
         found = aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self))
         # A public String parameter: the provider marks every value secret, this one is not.
         return pulumi.Output.unsecret(found.value)
-
-
-

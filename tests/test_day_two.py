@@ -224,7 +224,9 @@ def test_the_plan_shows_both_versions_of_every_pool() -> None:
             pool["release_parameter"] == "/aws/service/bottlerocket/aws-k8s-1.35/arm64/latest/image_version"
         )
         # A node group's release version, a NodePool's EC2NodeClass AMI alias: both follow each deploy.
-        assert "each deploy" in (pool["release_version"] if pool["provisioner"] == "managed" else pool["ami_alias"])
+        assert "each deploy" in (
+            pool["release_version"] if pool["provisioner"] == "managed" else pool["ami_alias"]
+        )
 
 
 # --- managed add-ons at explicit versions ------------------------------------------------------------

@@ -160,7 +160,9 @@ def test_table_shows_every_pool_with_arch_and_taints(capsys: pytest.CaptureFixtu
         assert (role, shown_arch, capacity) == ("workers", arch, ", ".join(capacity_types))
         assert types.startswith("Karpenter: ") and "types within limits" in types
         assert node_class.startswith("EC2NodeClass ") and limits.startswith("up to ")
-        assert taints == (", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in node_pool_taints) or "-")
+        assert taints == (
+            ", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in node_pool_taints) or "-"
+        )
     for pool in pools:
         _name, role, arch, _types, ami_type, capacity, sizes, taints = rows[pool["name"]]
         assert (role, arch, ami_type, capacity) == (

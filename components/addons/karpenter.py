@@ -98,7 +98,14 @@ def controller_policy(scope: PolicyScope) -> dict[str, Any]:
     }
     launched = [
         f"{ec2}:*:{kind}/*"
-        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+        for kind in (
+            "fleet",
+            "instance",
+            "volume",
+            "network-interface",
+            "launch-template",
+            "spot-instances-request",
+        )
     ]
     profiles = f"arn:{p}:iam::{account}:instance-profile/*"
     region_tag = {"aws:ResourceTag/topology.kubernetes.io/region": region}
@@ -175,7 +182,9 @@ def controller_policy(scope: PolicyScope) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Resource": f"arn:{p}:iam::{account}:role/{node_role_name(cluster)}",
                 "Action": "iam:PassRole",
-                "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}},
+                "Condition": {
+                    "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
+                },
             },
             {
                 "Sid": "AllowScopedInstanceProfileCreationActions",
@@ -250,7 +259,12 @@ def controller_policy(scope: PolicyScope) -> dict[str, Any]:
                 "Resource": f"arn:{p}:ssm:{region}::parameter/aws/service/*",
                 "Action": "ssm:GetParameter",
             },
-            {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+            {
+                "Sid": "AllowPricingReadActions",
+                "Effect": "Allow",
+                "Resource": "*",
+                "Action": "pricing:GetProducts",
+            },
             {
                 "Sid": "AllowUnscopedInstanceProfileListAction",
                 "Effect": "Allow",

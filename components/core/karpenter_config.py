@@ -177,7 +177,9 @@ class NodePoolConfig(ConfigModel):
     @field_validator("instance_types")
     @classmethod
     def _types_form(cls, values: list[str] | None) -> list[str] | None:
-        return _listed(values, re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"), "an EC2 instance type", "m8g.xlarge")
+        return _listed(
+            values, re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"), "an EC2 instance type", "m8g.xlarge"
+        )
 
     @field_validator("capacity_types")
     @classmethod
@@ -202,7 +204,9 @@ class NodePoolConfig(ConfigModel):
     @classmethod
     def _unique_taints(cls, taints: list[ExtraTaintConfig]) -> list[ExtraTaintConfig]:
         for index, problem in duplicate_taints([(taint.key, taint.effect.value) for taint in taints]):
-            raise ValueError(f"taints[{index}]: {problem}. Fix: remove the repeated taint, or change its effect")
+            raise ValueError(
+                f"taints[{index}]: {problem}. Fix: remove the repeated taint, or change its effect"
+            )
         return taints
 
     @field_validator("os_family", mode="before")
@@ -242,7 +246,9 @@ def _listed(values: list[str] | None, pattern: re.Pattern[str], what: str, examp
     if values is None:
         return None
     if not values:
-        raise ValueError(f"the list is empty. Fix: name at least one {what.removeprefix('an ')}, or leave it out")
+        raise ValueError(
+            f"the list is empty. Fix: name at least one {what.removeprefix('an ')}, or leave it out"
+        )
     for value in values:
         _pattern(value, pattern, what, example)
     if len(set(values)) != len(values):

@@ -125,7 +125,11 @@ class NodePoolPlan:
             parts = [
                 f"{label} {', '.join(values)}"
                 for label, values in (
-                    ("categories", config.instance_categories or (None if config.instance_families else DEFAULT_CATEGORIES)),
+                    (
+                        "categories",
+                        config.instance_categories
+                        or (None if config.instance_families else DEFAULT_CATEGORIES),
+                    ),
                     ("families", config.instance_families),
                     ("sizes", config.instance_sizes),
                 )
@@ -133,7 +137,9 @@ class NodePoolPlan:
             ]
             asked = "; ".join(parts)
         launchable = self.launchable
-        return f"{asked} ({len(launchable)} types within limits, {launchable[0].name} to {self.largest_room[0]})"
+        return (
+            f"{asked} ({len(launchable)} types within limits, {launchable[0].name} to {self.largest_room[0]})"
+        )
 
     def as_pool(self) -> PoolPlan:
         """The NodePool as placement sees it: a worker pool of one arch, with no fixed nodes."""
@@ -186,12 +192,19 @@ class NodePoolPlan:
         releases share their date)."""
         if self.versions is None:
             return None
-        return release_version_parameter(ami_type(self.os_family, Arch.ARM64), self.versions.kubernetes_version)
+        return release_version_parameter(
+            ami_type(self.os_family, Arch.ARM64), self.versions.kubernetes_version
+        )
 
     def _versions_json(self) -> dict[str, Any]:
         versions = self.versions
         if versions is None:
-            return {"kubernetes_version": None, "ami_release": None, "release_parameter": None, "ami_alias": None}
+            return {
+                "kubernetes_version": None,
+                "ami_release": None,
+                "release_parameter": None,
+                "ami_alias": None,
+            }
         family = NODE_CLASS_NAMES[self.os_family]
         return {
             "kubernetes_version": versions.kubernetes_version,
@@ -353,7 +366,9 @@ def _allowed_types(
     families = config.instance_families
     for index, family in enumerate(families or ()):
         members = [known for known in CATALOG.values() if known.family == family]
-        issue = _named_issue(family, arch_of_instance_type(f"{family}.x"), arch, members[0] if members else None)
+        issue = _named_issue(
+            family, arch_of_instance_type(f"{family}.x"), arch, members[0] if members else None
+        )
         if issue:
             issues.append(ConfigIssue(config_path(*at, "instanceFamilies", index), *issue))
     categories = config.instance_categories or (None if families else DEFAULT_CATEGORIES)
@@ -399,9 +414,13 @@ def _requirements(config: NodePoolConfig, arch: Arch) -> list[dict[str, Any]]:
         {"key": CAPACITY_TYPE_LABEL, "operator": "In", "values": [c.value for c in config.capacity_types]},
     ]
     if config.instance_types is not None:
-        requirements.append({"key": INSTANCE_TYPE_LABEL, "operator": "In", "values": list(config.instance_types)})
+        requirements.append(
+            {"key": INSTANCE_TYPE_LABEL, "operator": "In", "values": list(config.instance_types)}
+        )
         return requirements
-    categories = config.instance_categories or (None if config.instance_families else list(DEFAULT_CATEGORIES))
+    categories = config.instance_categories or (
+        None if config.instance_families else list(DEFAULT_CATEGORIES)
+    )
     if categories:
         requirements.append({"key": CATEGORY_LABEL, "operator": "In", "values": list(categories)})
     if config.instance_families:

@@ -411,7 +411,9 @@ def _forgiving(packings: dict[str, Packing], overflow: frozenset[str]) -> dict[s
     return {
         name: replace(
             packing,
-            unplaced={subject: count for subject, count in packing.unplaced.items() if subject not in overflow},
+            unplaced={
+                subject: count for subject, count in packing.unplaced.items() if subject not in overflow
+            },
         )
         for name, packing in packings.items()
     }

@@ -92,7 +92,9 @@ def plan_elastic_capacity(
             continue
         mine = [g for g in groups if not g.node_agent and pool.name in g.pools]
         for group in mine:
-            if not largest.holds(agents + group.request) and not _fits_elsewhere(group, pool, node_pools, groups):
+            if not largest.holds(agents + group.request) and not _fits_elsewhere(
+                group, pool, node_pools, groups
+            ):
                 findings.append(
                     Finding(
                         FindingLevel.ERROR,

@@ -243,7 +243,9 @@ def build_plan(
         placement=tuple(all_placement),
         workloads=tuple(workloads),
         capacity=tuple(capacity),
-        findings=tuple(findings + managed_findings + workload_findings + capacity_findings + elastic_findings),
+        findings=tuple(
+            findings + managed_findings + workload_findings + capacity_findings + elastic_findings
+        ),
         node_pools=node_pools,
         elastic_capacity=tuple(elastic),
     )

@@ -44,7 +44,9 @@ def test_every_add_on_is_installed_by_default_and_karpenter_where_a_stack_enable
     for stack in EXAMPLE_STACKS:
         enabled = (stack_file_config(stack).get("armful:addons") or {}).get("karpenter", {}).get("enabled")
         assert [release.spec.release for release in example_plan(stack).releases] == [
-            spec.release for spec in ADDONS if spec.enabled_by_default or (spec.release == "karpenter" and enabled)
+            spec.release
+            for spec in ADDONS
+            if spec.enabled_by_default or (spec.release == "karpenter" and enabled)
         ]
 
 
