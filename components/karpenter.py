@@ -247,7 +247,10 @@ class KarpenterNodePools(pulumi.ComponentResource):
         reads an AMI release parameter, so that the node groups and the node classes share one read."""
         super().__init__("armful:index:KarpenterNodePools", name, None, opts)
         provider = args["kubernetes_provider"]
-        in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Pulumi gives depends_on to the component alone; its objects must wait for the release themselves.
+        in_cluster = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=opts.depends_on if opts is not None else None
+        )
         release = NodeAmiRelease(args.get("node_ami_release", NodeAmiRelease.PINNED.value))
         families = sorted({pool.os_family for pool in node_pools}, key=lambda family: family.value)
         node_classes: dict[OsFamily, k8s.apiextensions.CustomResource] = {}

@@ -286,7 +286,8 @@ SPEC = AddonSpec(
     release=RELEASE,
     namespace=KUBE_SYSTEM,
     chart="karpenter",
-    repository="oci://public.ecr.aws/karpenter",
+    # The OCI reference names the chart itself (its repository is public.ecr.aws/karpenter).
+    repository="oci://public.ecr.aws/karpenter/karpenter",
     version=VERSION,
     summary="elastic worker capacity (Karpenter NodePools, one arch each)",
     workloads=(CONTROLLER,),

@@ -17,6 +17,7 @@ NODE_CLASS_API = "karpenter.k8s.aws/v1"
 NODE_CLASS_GROUP = "karpenter.k8s.aws"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 """The tag Karpenter finds this cluster's private subnets and node security group by."""
+BOTTLEROCKET_OS_VOLUME_GIB = 4
 ALIAS_FAMILIES = {OsFamily.AL2023: "al2023", OsFamily.BOTTLEROCKET: "bottlerocket"}
 
 
@@ -50,8 +51,9 @@ def node_class_object(
 ) -> dict[str, Any]:
     """IMDSv2 one hop away (pods get AWS credentials from Pod Identity), encrypted gp3, no public IPs."""
     if os_family is OsFamily.BOTTLEROCKET:
-        # Bottlerocket boots from a small OS volume and keeps images and containers on a data volume.
-        devices = [("/dev/xvda", None), ("/dev/xvdb", disk_size_gib)]
+        # Bottlerocket boots from a small OS volume and keeps images and containers on a data volume. The
+        # CRD wants every mapping sized (or made from a snapshot): the OS volume gets the AMI's 4 GiB.
+        devices = [("/dev/xvda", BOTTLEROCKET_OS_VOLUME_GIB), ("/dev/xvdb", disk_size_gib)]
     else:
         devices = [("/dev/xvda", disk_size_gib)]
     discovery = {"tags": {DISCOVERY_TAG: cluster_name}}
@@ -78,7 +80,7 @@ def node_class_object(
                         "volumeType": "gp3",
                         "encrypted": True,
                         "deleteOnTermination": True,
-                        **({"volumeSize": f"{size}Gi"} if size is not None else {}),
+                        "volumeSize": f"{size}Gi",
                     },
                 }
                 for device, size in devices

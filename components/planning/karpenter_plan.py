@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from armful.addons.karpenter import (
     IAM_ROLE_NAME_MAX,
@@ -41,7 +41,7 @@ def plan_karpenter_node_pools(config: StackConfig, managed: Sequence[PoolPlan]) 
         NODE_POOLS_PATH,
         config.node_versions(),
     )
-    issues += _name_issues(config.cluster.name)
+    issues += _name_issues(config.cluster.name) + _tag_issues(config.cluster.tags)
     raise_if_any(issues)
     return plans
 
@@ -64,5 +64,30 @@ def _name_issues(cluster_name: str) -> list[ConfigIssue]:
             f"Karpenter names resources after the cluster: {'; '.join(too_long)}",
             f"shorten the cluster name to at most {IAM_ROLE_NAME_MAX - len('-karpenter-node')} characters, or "
             "leave addons.karpenter disabled",
+        )
+    ]
+
+
+# The tags an EC2NodeClass refuses (its CRD's rules): Karpenter sets them on what it launches itself.
+RESTRICTED_TAGS = (
+    "eks:eks-cluster-name",
+    "karpenter.sh/nodepool",
+    "karpenter.sh/nodeclaim",
+    "karpenter.k8s.aws/ec2nodeclass",
+)
+RESTRICTED_TAG_PREFIX = "kubernetes.io/cluster"
+
+
+def _tag_issues(tags: Mapping[str, str]) -> list[ConfigIssue]:
+    """The cluster's tags go on every node Karpenter launches, through its EC2NodeClass."""
+    refused = sorted(key for key in tags if key in RESTRICTED_TAGS or key.startswith(RESTRICTED_TAG_PREFIX))
+    if not refused:
+        return []
+    return [
+        ConfigIssue(
+            config_path("cluster", "tags"),
+            f"Karpenter's EC2NodeClass refuses tags it sets itself, and the cluster's tags go on its nodes: "
+            f"{', '.join(refused)}",
+            "remove these tags (Karpenter and EKS set them on the nodes already)",
         )
     ]
