@@ -163,6 +163,19 @@ def _may_run(entry: dict[str, Any]) -> bool:
     return media_type is None or media_type in _MANIFEST_TYPES
 
 
+def _spend(walk: _Walk, reads: int, what: str) -> None:
+    """Count ``reads`` against the image's bound before any is made, so an index over it costs nothing
+    more than itself."""
+    if walk.reads + reads > MAX_CHILD_READS:
+        raise ImageError(
+            ErrorKind.TOO_MANY_CHILDREN,
+            f"{what} needs {walk.reads + reads} distinct child manifests read; Armful reads at most "
+            f"{MAX_CHILD_READS} for one image, so its platforms are left unknown rather than paid for "
+            "with a request per entry",
+        )
+    walk.reads += reads
+
+
 @dataclass
 class _Walk:
     """What reading one image has done so far, across nested indexes: children read by GET (their
@@ -267,32 +280,20 @@ class ManifestReader:
         if unplatformed and depth + 1 >= MAX_INDEX_DEPTH:
             raise ImageError(ErrorKind.MALFORMED, f"{what}: indexes nested deeper than {MAX_INDEX_DEPTH}")
         to_fetch = [child for child in unplatformed if child not in walk.fetched]
-        to_check = {}
+        to_check: dict[str, str] = {}
         if self._verify_children:
             to_check = {
                 child: label
                 for child, label in first_of_platform.values()
                 if child not in walk.present and child not in unplatformed
             }
-        self._spend(image, walk, len(to_fetch) + len(to_check), what)
+        _spend(walk, len(to_fetch) + len(to_check), what)
         for child in to_fetch:
             found |= self._read_child(image, child, depth=depth, walk=walk)
         for child, label in to_check.items():
             self._require_child(image, child, label)
             walk.present.add(child)
         return found
-
-    def _spend(self, image: ImageRead, walk: _Walk, reads: int, what: str) -> None:
-        """Count ``reads`` against the image's bound before any is made, so an index over it costs
-        nothing more than itself."""
-        if walk.reads + reads > MAX_CHILD_READS:
-            raise ImageError(
-                ErrorKind.TOO_MANY_CHILDREN,
-                f"{what} needs {walk.reads + reads} distinct child manifests read; Armful reads at most "
-                f"{MAX_CHILD_READS} for one image, so its platforms are left unknown rather than paid for "
-                "with a request per entry",
-            )
-        walk.reads += reads
 
     def _read_child(self, image: ImageRead, child: str, *, depth: int, walk: _Walk) -> set[str]:
         child_what = f"index child {child} of {image.text}"
