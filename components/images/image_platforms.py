@@ -32,6 +32,7 @@ class ErrorKind(StrEnum):
     UNSUPPORTED = "unsupported"
     NO_PLATFORMS = "no-platforms"
     DIGEST_MISMATCH = "digest-mismatch"
+    TOO_MANY_CHILDREN = "too-many-children"  # an index that would need more reads than one image may cost
     INSECURE = "insecure"  # plain HTTP to a host not trusted with it (a redirect or a token service)
     INTERNAL = "internal"
 

@@ -2,8 +2,10 @@
 
 One ``GET /v2/<name>/manifests/<ref>`` answers most images: an index (OCI) or manifest list (Docker)
 names a platform per entry. A single-platform manifest does not, so its config blob is read for
-``os``/``architecture``. Every entry of an index that is counted is also checked to exist (a ``HEAD``,
-free of Docker Hub's pull quota): a platform the registry cannot serve is not a platform a node can run.
+``os``/``architecture``. For every platform an index lists, the entry a node would pull (the first for
+that platform) is also checked to exist (a ``HEAD``, free of Docker Hub's pull quota): a platform the
+registry cannot serve is not a platform a node can run. Each child is read at most once, and an index
+needing more than ``MAX_CHILD_READS`` reads is answered "unknown" without reading any.
 
 Failures are per image. A readiness report over forty images must still show thirty-nine answers when
 one registry is down, so nothing here raises for a single image: each problem becomes an error string
@@ -19,7 +21,8 @@ What is sent where (the rules ``docker pull`` follows, and a little stricter):
   service is asked anonymously (registry.k8s.io redirects to Artifact Registry this way).
 - A token is sent only to the origin whose challenge it answered.
 - Everything fetched by digest (manifests, index children, config blobs) is hashed and compared
-  with its digest; a mismatch fails the image, so nothing unverified is cached.
+  with its digest, and every body with the digest the registry states for it (``Docker-Content-Digest``);
+  a mismatch fails the image, so nothing unverified is cached.
 
 This module runs the images of a call in parallel and keeps each failure to its own image; the work per
 image is split by concern: ``registry_transport`` (HTTP, retries, redirects, plain-HTTP rules),

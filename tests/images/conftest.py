@@ -16,11 +16,14 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from armful.images.credentials import DockerCredentials
+from armful.images.image_manifests import MAX_CHILD_READS
 from armful.images.registry import RegistryClient
 
 from .images_testkit import (
     AUTH_USER,
+    HOSTILE_ENTRIES,
     INSTALL_HINT,
+    OCI_MANIFEST,
     Certificate,
     FaultServer,
     NameProxy,
@@ -44,7 +47,9 @@ class _Closable(Protocol):
 
 Closable = TypeVar("Closable", bound=_Closable)
 
-_REGISTRY_FIXTURES = frozenset({"registry", "seeded", "auth_registry", "proxy", "bearer_proxy", "redirector"})
+_REGISTRY_FIXTURES = frozenset(
+    {"registry", "seeded", "hostile", "auth_registry", "proxy", "bearer_proxy", "redirector"}
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,11 +64,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never read the developer's Docker credentials or write their cache during tests."""
+    """Never read the developer's Docker credentials, or their cache or its key, during tests."""
     docker = tmp_path / "docker-config"
     docker.mkdir()
     monkeypatch.setenv("DOCKER_CONFIG", str(docker))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
 
@@ -175,6 +181,43 @@ def seeded(registry: RegistryProcess) -> Seeded:
     return Seeded(
         host=registry.host, multi_digest=multi, amd64_digest=amd64, arm64_digest=arm64, missing_child=gone
     )
+
+
+def _bare(digest: str, size: int) -> dict[str, Any]:
+    """An index entry without a platform: the child must be read to learn it."""
+    return {"mediaType": OCI_MANIFEST, "digest": digest, "size": size}
+
+
+def _cycle(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entries[n % len(entries)] for n in range(HOSTILE_ENTRIES)]
+
+
+@pytest.fixture(scope="session")
+def hostile(registry: RegistryProcess) -> str:
+    """Indexes of ``HOSTILE_ENTRIES`` entries in repository ``hostile`` (all children real: distribution
+    checks them on push); returns the registry host. One more distinct child than an image may read.
+
+    - ``dupes``: no platforms, two children (amd64, arm64) listed over and over, and artifacts
+    - ``wide``: no platforms, ``MAX_CHILD_READS + 1`` distinct children
+    - ``labels``: as many made-up platforms as distinct children
+    - ``amd64``: every entry says linux/amd64, over all the distinct children
+    - ``bound``: exactly ``MAX_CHILD_READS`` distinct children, no platforms
+    """
+    push = Pusher(registry.url)
+    try:
+        amd64 = [_bare(*child) for child in push.variants("hostile", "amd64", MAX_CHILD_READS + 1)]
+        arm64 = [_bare(*child) for child in push.variants("hostile", "arm64", 1)]
+        signature = {**amd64[1], "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json"}
+        sbom = {**amd64[2], "mediaType": "application/vnd.example.sbom.v1+json"}
+        push.index("hostile", "dupes", _cycle([amd64[0], arm64[0], signature, sbom]))
+        push.index("hostile", "wide", _cycle(amd64))
+        labels = [entry(e["digest"], e["size"], f"fake{n % len(amd64)}") for n, e in enumerate(_cycle(amd64))]
+        push.index("hostile", "labels", labels)
+        push.index("hostile", "amd64", [entry(e["digest"], e["size"], "amd64") for e in _cycle(amd64)])
+        push.index("hostile", "bound", amd64[:MAX_CHILD_READS])
+    finally:
+        push.close()
+    return registry.host
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,8 @@ ALL_MANIFESTS = f"{OCI_INDEX}, {DOCKER_LIST}, {OCI_MANIFEST}, {DOCKER_MANIFEST}"
 AUTH_USER = ("armful", "pull-secret")  # the htpasswd registry's user
 REGISTRY_BINARY = "docker-registry"
 INSTALL_HINT = "apt-get install docker-registry (Debian's distribution 2.8)"
+# Entries in each hostile index: the size of the index that once cost 273 s and 6,001 requests.
+HOSTILE_ENTRIES = 2000
 
 
 def find_registry_binary() -> str | None:
@@ -224,6 +226,27 @@ class Pusher:
         body = canonical(manifest)
         digest = self.manifest(repo, tag or sha256(body), body, media_type)
         return digest, len(body)
+
+    def variants(self, repo: str, arch: str, count: int) -> list[tuple[str, int]]:
+        """``count`` distinct manifests of one image (they differ by an annotation, and share their
+        config and layer blobs, so pushing many is one PUT each); returns (digest, size) of each."""
+        config_bytes = canonical({"architecture": arch, "os": "linux", "rootfs": {"type": "layers"}})
+        layer = f"layer {repo} {arch} variants".encode()
+        config = {"mediaType": OCI_CONFIG, "digest": self.blob(repo, config_bytes), "size": len(config_bytes)}
+        layers = [{"mediaType": OCI_LAYER, "digest": self.blob(repo, layer), "size": len(layer)}]
+        made = []
+        for number in range(count):
+            body = canonical(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": config,
+                    "layers": layers,
+                    "annotations": {"armful.test/variant": str(number)},
+                }
+            )
+            made.append((self.manifest(repo, sha256(body), body, OCI_MANIFEST), len(body)))
+        return made
 
     def attestation(self, repo: str, subject: str) -> tuple[str, int]:
         """A BuildKit-style attestation manifest (in-toto layer, empty config)."""

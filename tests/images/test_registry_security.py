@@ -29,6 +29,7 @@ from .images_testkit import (
     Seeded,
     Seen,
     forward,
+    sha256,
     unauthorized,
 )
 
@@ -319,3 +320,107 @@ def test_everything_fetched_by_digest_is_verified(
     fine = [image.replace("/tamper/", "/plain/") for image in cases]
     assert all(r.error is None for r in check_images(fine, cache=cache, client=make_client()))
     assert all(cache.entry(image) is not None for image in fine)
+
+
+STATED = " (its Docker-Content-Digest header)"
+
+
+def test_a_body_that_is_not_what_the_registry_says_it_is_fails(
+    seeded: Seeded, registry: RegistryProcess, fault_server: Servers, make_client: Factory, tmp_path: Path
+) -> None:
+    # A mirror hands out the real Docker-Content-Digest of multi:v1 with an index whose arm64 entry now
+    # says amd64: the tag was not asked for by digest, so only the header can catch it.
+    upstream = httpx.Client(base_url=registry.url, timeout=10.0)
+    altered: list[bytes] = []
+
+    def respond(seen: Seen) -> Reply:
+        status, headers, body = forward(upstream, seen, seen.path)
+        if seen.path == "/v2/multi/manifests/v1":
+            body = body.replace(b'"arm64"', b'"amd64"')
+            altered.append(body)
+        return status, headers, body
+
+    try:
+        mirror = fault_server(respond)
+        image = f"{mirror.host}/multi:v1"
+        cache = ImageCache(tmp_path / "cache")
+        [result] = check_images([image], cache=cache, client=make_client())
+    finally:
+        upstream.close()
+    assert result.error_kind is ErrorKind.DIGEST_MISMATCH and result.platforms == ()
+    assert result.error == (
+        f"digest mismatch: manifest of {image} served by registry {mirror.host} hashes to "
+        f"{sha256(altered[0])}, not {seeded.multi_digest}{STATED}"
+    )
+    assert cache.entry(image) is None
+
+
+def test_a_child_the_registry_names_otherwise_fails(
+    seeded: Seeded, registry: RegistryProcess, fault_server: Servers, make_client: Factory
+) -> None:
+    # The HEAD that checks an index child exists carries no body, but its header must not name another.
+    upstream = httpx.Client(base_url=registry.url, timeout=10.0)
+
+    def respond(seen: Seen) -> Reply:
+        status, headers, body = forward(upstream, seen, seen.path)
+        if seen.method == "HEAD":
+            headers = {**headers, "docker-content-digest": seeded.missing_child}
+        return status, headers, body
+
+    try:
+        mirror = fault_server(respond)
+        image = f"{mirror.host}/multi:v1"
+        result = make_client().platforms_of_one(image)
+    finally:
+        upstream.close()
+    assert result.error_kind is ErrorKind.DIGEST_MISMATCH and result.platforms == ()
+    assert result.error == (
+        f"digest mismatch: index child {seeded.amd64_digest} (linux/amd64) of {image} served by registry "
+        f"{mirror.host} is {seeded.missing_child}{STATED}, not {seeded.amd64_digest}"
+    )
+
+
+def _signed_schema1(architecture: str) -> tuple[bytes, bytes]:
+    """A schema-1 manifest in libtrust's pretty-JWS layout: (payload, served body). The signature
+    itself is not checked by anyone reading platforms; the layout decides what the digest covers."""
+    payload = json.dumps(
+        {"schemaVersion": 1, "name": "legacy", "tag": "v1", "architecture": architecture, "fsLayers": []},
+        indent=3,
+    ).encode()
+    length = len(payload) - 2  # the payload's closing "\n}" is the format tail
+    tail = base64.urlsafe_b64encode(payload[length:]).decode().rstrip("=")
+    protected = base64.urlsafe_b64encode(
+        json.dumps({"formatLength": length, "formatTail": tail, "time": "2016-01-01T00:00:00Z"}).encode()
+    )
+    signatures = [
+        {"header": {"alg": "ES256"}, "signature": "c2ln", "protected": protected.decode().rstrip("=")}
+    ]
+    body = payload[:length] + b',\n   "signatures": ' + json.dumps(signatures).encode() + payload[length:]
+    return payload, body
+
+
+def test_a_signed_schema1_manifest_is_checked_against_its_payload(
+    fault_server: Servers, make_client: Factory
+) -> None:
+    payload, body = _signed_schema1("amd64")
+    stated = {"value": sha256(payload)}
+
+    def respond(seen: Seen) -> Reply:
+        headers = {
+            "Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            "Docker-Content-Digest": stated["value"],
+        }
+        return 200, headers, body
+
+    registry = fault_server(respond)
+    image = f"{registry.host}/legacy:v1"
+    result = make_client().platforms_of_one(image)
+    assert result.error is None, result.error
+    assert result.platforms == ("linux/amd64",) and result.digest == sha256(payload)
+
+    stated["value"] = sha256(body)  # the digest of the bytes on the wire is not the manifest's
+    refused = make_client().platforms_of_one(image)
+    assert refused.error == (
+        f"digest mismatch: manifest of {image} served by registry {registry.host} hashes to "
+        f"{sha256(payload)}, not {sha256(body)}{STATED}"
+    )
