@@ -210,9 +210,11 @@ def _falco_issues(config: StackConfig) -> list[ConfigIssue]:
                 f"use one of {', '.join(FALCO_DRIVERS)} (Armful sets modern_ebpf), or leave the key out",
             )
         ]
+    karpenter = config.addons.karpenter
+    node_pools = (karpenter.node_pools or []) if karpenter.enabled else []
     unable = [
         f"{pool.name} ({pool.os_family.value})"
-        for pool in (config.system_pool, *config.worker_pools)
+        for pool in (config.system_pool, *config.worker_pools, *node_pools)
         if pool.os_family not in FALCO_DRIVERS[kind]
     ]
     if not unable:

@@ -307,3 +307,10 @@ def test_a_pod_the_managed_pools_cannot_hold_waits_for_a_node_pool_node_instead_
     # general-arm's m8g.xlarge nodes hold under 4 vCPU each: alone, the pod fits nowhere.
     assert "insufficient-capacity" in {f.code for f in errors(plan_of(without))}
     assert not errors(plan_of(with_karpenter("arm-workers", workloads=[big])))
+
+
+def test_falcos_kernel_module_driver_is_refused_where_a_node_pool_boots_bottlerocket() -> None:
+    raw = with_karpenter("arm-workers", [{"name": "br", "osFamily": "Bottlerocket"}])
+    raw["addons"]["falco"] = {"values": {"driver": {"kind": "kmod"}}}
+    found = issues_of(raw)
+    assert "br (Bottlerocket)" in found["armful:addons.falco.values.driver.kind"]
