@@ -58,8 +58,8 @@ class ArmClusterArgs(TypedDict):
     """The EKS control plane: name, Kubernetes version, endpoint access, admins."""
     system_pool: PoolSpec
     """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
-    worker_pools: Sequence[PoolSpec]
-    """The pools that run applications."""
+    worker_pools: NotRequired[Sequence[PoolSpec]]
+    """The pools that run applications: at least one, unless Karpenter's NodePools run them."""
     network: NotRequired[NetworkSpec]
     """The VPC: leave out to let Armful create one."""
     preferred_arch: NotRequired[str]
@@ -238,6 +238,11 @@ class ArmCluster(pulumi.ComponentResource):
                 **({"preferred_arch": config.preferred_arch.value} if config.preferred_arch else {}),
                 "system_pool": config.system_pool.model_dump(),
                 "worker_pools": [pool.model_dump() for pool in config.worker_pools],
+                **(
+                    {"elastic_worker_arches": sorted({pool.arch.value for pool in self.plan.node_pools})}
+                    if self.plan.node_pools
+                    else {}
+                ),
                 "kubernetes_version": cluster_config.kubernetes_version,
                 "node_ami_release": cluster_config.node_ami_release.value,
             },

@@ -33,8 +33,10 @@ class NodePoolsArgs(TypedDict):
     """arm-workers, all-arm or mixed: which architecture each role's pools may have."""
     system_pool: PoolSpec
     """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
-    worker_pools: Sequence[PoolSpec]
-    """The pools that run applications."""
+    worker_pools: NotRequired[Sequence[PoolSpec]]
+    """The pools that run applications: at least one, unless Karpenter's NodePools run them."""
+    elastic_worker_arches: NotRequired[Sequence[str]]
+    """The arches of worker capacity besides these node groups, such as Karpenter NodePools: they count toward the topology's worker arches."""
     preferred_arch: NotRequired[str]
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
     kubernetes_version: NotRequired[str]

@@ -651,8 +651,8 @@ class PoolsConfig(ConfigModel):
     """mixed only: arm64 (default) or amd64; pools of the other arch take only pods that opt in."""
     system_pool: PoolConfig
     """The pool for cluster-critical add-ons, tainted CriticalAddonsOnly."""
-    worker_pools: Annotated[list[PoolConfig], Field(min_length=1)]
-    """The pools that run applications."""
+    worker_pools: list[PoolConfig] = Field(default_factory=list)
+    """The pools that run applications: at least one, unless Karpenter's NodePools run them."""
 
     @field_validator("preferred_arch")
     @classmethod

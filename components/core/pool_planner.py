@@ -44,13 +44,25 @@ def is_armful_taint(taint: Taint) -> bool:
     )
 
 
-def plan_pools(config: PoolsConfig, versions: NodeVersions | None = None) -> list[PoolPlan]:
+def plan_pools(
+    config: PoolsConfig, versions: NodeVersions | None = None, elastic_arches: frozenset[Arch] = frozenset()
+) -> list[PoolPlan]:
     """The system pool first, then the worker pools in config order; raises StackConfigError.
 
     ``versions`` are what every node group runs (default: what the config says, ``node_versions``).
+    ``elastic_arches`` are the arches of worker capacity besides these node groups (Karpenter's NodePools):
+    they count as workers of those arches, and stand in for worker pools where there are none.
     """
     versions = versions or config.node_versions()
     issues: list[ConfigIssue] = []
+    if not config.worker_pools and not elastic_arches:
+        issues.append(
+            ConfigIssue(
+                config_path("workerPools"),
+                "there is no worker pool, so applications would have nowhere to run",
+                "add a worker pool, or enable addons.karpenter for NodePools that launch workers on demand",
+            )
+        )
     pools_with_paths = [(config.system_pool, PoolRole.SYSTEM, ("systemPool",))] + [
         (pool, PoolRole.WORKERS, ("workerPools", index)) for index, pool in enumerate(config.worker_pools)
     ]
@@ -79,7 +91,11 @@ def plan_pools(config: PoolsConfig, versions: NodeVersions | None = None) -> lis
 
     if not issues:
         issues += workers_of_every_arch_issues(
-            config.topology, plans, config_path("workerPools"), "a worker pool with {arches} instance types"
+            config.topology,
+            plans,
+            config_path("workerPools"),
+            "a worker pool with {arches} instance types",
+            elastic_arches,
         )
     raise_if_any(issues)
     return plans
@@ -297,12 +313,16 @@ def topology_issue(topology: Topology, role: PoolRole, what: str, path: str, rem
 
 
 def workers_of_every_arch_issues(
-    topology: Topology, pools: Sequence[PoolPlan], path: str, remedy: str
+    topology: Topology,
+    pools: Sequence[PoolPlan],
+    path: str,
+    remedy: str,
+    elastic_arches: frozenset[Arch] = frozenset(),
 ) -> list[ConfigIssue]:
     """A topology whose workers must span every arch it allows: one arch alone is another topology."""
     if not topology.workers_need_every_arch:
         return []
-    worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS}
+    worker_arches = {pool.arch for pool in pools if pool.role is PoolRole.WORKERS} | elastic_arches
     missing = sorted(topology.traits.worker_arches - worker_arches)
     if not missing:
         return []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from armful.addons.karpenter import (
     IAM_ROLE_NAME_MAX,
@@ -13,7 +13,6 @@ from armful.addons.karpenter import (
 )
 from armful.core.errors import ConfigIssue, config_path, raise_if_any
 from armful.core.karpenter_pools import NodePoolPlan, default_node_pools, plan_node_pools
-from armful.core.pools import PoolPlan
 from armful.planning.stack_config import StackConfig
 
 NODE_POOLS_PATH = ("addons", "karpenter", "nodePools")
@@ -25,7 +24,7 @@ def karpenter_options(config: StackConfig) -> KarpenterOptions:
     return options
 
 
-def plan_karpenter_node_pools(config: StackConfig, managed: Sequence[PoolPlan]) -> list[NodePoolPlan]:
+def plan_karpenter_node_pools(config: StackConfig) -> list[NodePoolPlan]:
     """The NodePools of an enabled Karpenter (the topology's defaults where none are listed); raises
     StackConfigError naming each field to fix."""
     options = karpenter_options(config)
@@ -37,7 +36,7 @@ def plan_karpenter_node_pools(config: StackConfig, managed: Sequence[PoolPlan]) 
         configs,
         config.topology,
         config.preferred_arch,
-        [pool.name for pool in managed],
+        [pool.name for pool in (config.system_pool, *config.worker_pools)],
         NODE_POOLS_PATH,
         config.node_versions(),
     )

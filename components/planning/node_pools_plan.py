@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from armful.core.arch import Arch
 from armful.core.config import PoolsConfig, check_kubernetes_version
 from armful.core.errors import ConfigIssue, StackConfigError, issues_from_pydantic
 from armful.core.pool_planner import plan_pools
@@ -23,7 +24,20 @@ def plan_node_pools(args: Mapping[str, Any]) -> tuple[PoolPlan, ...]:
         config = PoolsConfig.model_validate({key: args[key] for key in POOL_ARGS if key in args})
     except ValidationError as error:
         raise StackConfigError(issues_from_pydantic(error)) from None
-    return tuple(plan_pools(config, versions))
+    elastic = args.get("elastic_worker_arches") or ()
+    arches, issues = [], []
+    for index, arch in enumerate(elastic):
+        try:
+            arches.append(Arch(arch))
+        except ValueError:
+            issues.append(
+                ConfigIssue(
+                    f"elastic_worker_arches[{index}]", f"{arch!r} is not an arch", "use amd64 or arm64"
+                )
+            )
+    if issues:
+        raise StackConfigError(issues)
+    return tuple(plan_pools(config, versions, frozenset(arches)))
 
 
 def node_versions(args: Mapping[str, Any]) -> NodeVersions | None:

@@ -212,8 +212,8 @@ def build_plan(
                 )
             ]
         )
-    managed = plan_pools(config)
-    node_pools = tuple(plan_karpenter_node_pools(config, managed))
+    node_pools = tuple(plan_karpenter_node_pools(config))
+    managed = plan_pools(config, elastic_arches=frozenset(node_pool.arch for node_pool in node_pools))
     pools = (*managed, *(node_pool.as_pool() for node_pool in node_pools))
     vpc_id = VPC_ID if config.network.vpc_id is None else config.network.vpc_id
     releases, placement, findings = plan_releases(

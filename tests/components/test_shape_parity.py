@@ -60,7 +60,10 @@ PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     # The cluster's version and AMI release policy are ClusterConfig's (PARTS holds the one they share).
     NodePoolsArgs: (
         PoolsConfig,
-        frozenset({"cluster", "subnet_ids", "kubernetes_version", "node_ami_release"}),
+        # Karpenter's NodePools, planned beside the node groups, tell them which worker arches exist.
+        frozenset(
+            {"cluster", "subnet_ids", "kubernetes_version", "node_ami_release", "elastic_worker_arches"}
+        ),
     ),
 }
 MODEL_OF = {typed: model for typed, (model, _) in PAIRS.items()}

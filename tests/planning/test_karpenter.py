@@ -314,3 +314,24 @@ def test_falcos_kernel_module_driver_is_refused_where_a_node_pool_boots_bottlero
     raw["addons"]["falco"] = {"values": {"driver": {"kind": "kmod"}}}
     found = issues_of(raw)
     assert "br (Bottlerocket)" in found["armful:addons.falco.values.driver.kind"]
+
+
+def test_node_pools_may_run_every_worker_without_a_managed_worker_pool() -> None:
+    raw = with_karpenter("all-arm", workerPools=[])
+    plan = plan_of(raw)
+    assert not errors(plan), errors(plan)
+    assert [pool.name for pool in plan.managed_pools] == ["system"]
+    raw["addons"]["karpenter"]["enabled"] = False
+    found = issues_of(raw)
+    assert "nowhere to run" in found["armful:workerPools"]
+    assert "addons.karpenter" in found["armful:workerPools"]
+
+
+def test_in_mixed_a_node_pool_supplies_the_arch_no_managed_pool_has() -> None:
+    raw = with_karpenter("mixed", [{"name": "x86-burst", "arches": ["amd64"]}])
+    raw["workerPools"] = [pool for pool in raw["workerPools"] if pool["name"] != "x86-legacy"]
+    plan = plan_of(raw)
+    assert not errors(plan), errors(plan)
+    assert [str(t) for t in plan.node_pools[0].taints] == ["kubernetes.io/arch=amd64:NoSchedule"]
+    raw["addons"]["karpenter"]["enabled"] = False
+    assert "none is amd64" in issues_of(raw)["armful:workerPools"]
