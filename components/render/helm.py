@@ -1,7 +1,9 @@
 """The one module that touches Helm: pull a pinned chart and render it with Helm's own engine.
 
 Helm comes from ``helm-python-sdk`` (import name ``helm_python``), which embeds Helm v4's Go SDK as a
-shared library. It is optional (``requirements-render.txt``) and imported only when a render is asked for.
+shared library. It is a runtime dependency (``pulumi preview`` and ``pulumi up`` render every chart before
+any release is created), imported only when a render is asked for, so ``armful plan`` without ``--render``
+runs where it cannot load.
 
 What the SDK's offline render (``Chart.render``: ``ToRenderValues`` + ``engine.Render``) does and does not:
 
@@ -22,6 +24,7 @@ rbac.yaml renders and a YAML stream parser rejects.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -32,18 +35,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from armful.addons.spec import chart_reference
+from armful.images.registry_transport import is_loopback
 
 __all__ = [
     "MISSING_SDK_MESSAGE",
+    "ChartDigestMismatch",
     "ChartUnavailable",
     "HelmSdkMissing",
     "RenderFailed",
     "SourcedManifest",
+    "archive_digest",
     "chart_reference",
+    "check_archive_digest",
     "helm_sdk",
     "parse_rendered",
     "render_chart",
@@ -51,7 +59,7 @@ __all__ = [
     "split_manifests",
 ]
 
-MISSING_SDK_MESSAGE = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
+MISSING_SDK_MESSAGE = "rendering charts needs helm-python-sdk: pip install -r requirements-pins.txt"
 DEFAULT_RELEASE_NAME = "release-name"
 DEFAULT_NAMESPACE = "default"
 
@@ -82,7 +90,8 @@ class ChartUnavailable(Exception):
             what = f"pull {chart} {version or '(any version)'} from {repository}"
         else:
             what = f"load {chart}" + (f" {version}" if version else "")
-        super().__init__(f"could not {what}: {_one_line(reason)}; rendering skipped")
+        self.summary = f"could not {what}: {_one_line(reason)}"
+        super().__init__(f"{self.summary}; rendering skipped")
 
 
 class RenderFailed(Exception):
@@ -95,6 +104,26 @@ class RenderFailed(Exception):
         self.chart, self.version, self.reason = chart, version, reason
         named = f"{chart} {version}" if version else chart
         super().__init__(f"{named} does not render with the planned values: {_one_line(reason)}")
+
+
+class ChartDigestMismatch(Exception):
+    """A chart archive is not the one its configured digest names: nothing is rendered or installed from it."""
+
+    def __init__(self, chart: str, version: str | None, where: str, expected: str, actual: str) -> None:
+        self.chart, self.version, self.where, self.expected, self.actual = (
+            chart,
+            version,
+            where,
+            expected,
+            actual,
+        )
+        named = f"{chart} {version}" if version else chart
+        super().__init__(
+            f"chart {named} from {where} has digest {actual}, not the {expected} that charts.digests.{chart} "
+            "names: it is not the archive you vetted (a mirror or folder serving other bytes, or a changed "
+            "cache), so nothing was rendered or installed from it. Fix: find out why it changed; if the new "
+            "archive is the one you mean to install, set its digest"
+        )
 
 
 @dataclass(frozen=True)
@@ -125,18 +154,22 @@ def render_chart(
     namespace: str = DEFAULT_NAMESPACE,
     *,
     cache_dir: Path | None = None,
+    digest: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every object the chart renders to with these values: hooks and subcharts included, CRDs excluded.
 
     ``chart`` is a chart name (with an HTTP ``repository``), a name whose ``oci://`` repository holds it,
     or, with no repository, a local chart directory or ``.tgz`` (which must then be of ``version``, when
-    one is given). Raises ChartUnavailable when the chart cannot be fetched, RenderFailed when Helm rejects
-    the values, HelmSdkMissing without the SDK.
+    one is given). An OCI registry on a loopback host is spoken to over plain HTTP, any other over HTTPS.
+    ``digest`` (``sha256:<hex>``) is the digest the archive must have: it is checked after a pull, on a
+    cache hit and on a local archive. Raises ChartUnavailable when the chart cannot be fetched,
+    ChartDigestMismatch when its archive is not the one named, RenderFailed when Helm rejects the values,
+    HelmSdkMissing without the SDK.
     """
     return [
         manifest.body
         for manifest in render_manifests(
-            chart, version, repository, values, release_name, namespace, cache_dir=cache_dir
+            chart, version, repository, values, release_name, namespace, cache_dir=cache_dir, digest=digest
         )
     ]
 
@@ -150,11 +183,12 @@ def render_manifests(
     namespace: str = DEFAULT_NAMESPACE,
     *,
     cache_dir: Path | None = None,
+    digest: str | None = None,
 ) -> list[SourcedManifest]:
     """As :func:`render_chart`, each object with the template it came from (to name its subchart)."""
     helm = helm_sdk()
     name = os.fspath(chart)
-    with _chart_archive(helm, name, version, repository, cache_dir) as path:
+    with _chart_archive(helm, name, version, repository, cache_dir, digest) as path:
         try:
             loaded = helm.Chart.load(path)
         except helm.HelmError as error:
@@ -225,13 +259,23 @@ def _flatten(document: Any) -> Iterator[dict[str, Any]]:
 
 @contextmanager
 def _chart_archive(
-    helm: ModuleType, chart: str, version: str | None, repository: str | None, cache_dir: Path | None
+    helm: ModuleType,
+    chart: str,
+    version: str | None,
+    repository: str | None,
+    cache_dir: Path | None,
+    digest: str | None,
 ) -> Iterator[Path]:
-    """A path Helm can load: the local chart itself, a cached archive, or a freshly pulled one."""
+    """A path Helm can load: the local chart itself, a cached archive, or a freshly pulled one, each
+    checked against ``digest`` before Helm sees it."""
     if not repository:
         local = Path(chart)
         if not local.exists():
             raise ChartUnavailable(chart, version, repository, "no such file or directory")
+        if digest is not None:
+            # Named <chart>-<version>.tgz, as helm pull names it; the chart's name is what digests key.
+            named = local.name.removesuffix(".tgz").removesuffix(f"-{version}" if version else "")
+            check_archive_digest(local, digest, named, version, str(local))
         yield local
         return
     if not version:
@@ -239,10 +283,15 @@ def _chart_archive(
         raise ChartUnavailable(chart, version, repository, "no version pinned")
     cached = cache_dir / _slug(repository) / f"{chart}-{version}.tgz" if cache_dir else None
     if cached is not None and cached.is_file():
+        if digest is not None:
+            check_archive_digest(cached, digest, chart, version, f"{repository} (cached as {cached})")
         yield cached
         return
     with tempfile.TemporaryDirectory(prefix="armful-chart-") as temporary:
         pulled = _pull(helm, chart, version, repository, Path(temporary))
+        # Checked before it is cached: an archive that fails is never kept.
+        if digest is not None:
+            check_archive_digest(pulled, digest, chart, version, repository)
         if cached is not None:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
@@ -254,11 +303,32 @@ def _chart_archive(
         yield pulled
 
 
+def archive_digest(path: Path) -> str:
+    """``sha256:<hex>`` of a chart archive's bytes: what ``sha256sum`` prints and Helm's index records."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as archive:
+        for block in iter(lambda: archive.read(1 << 20), b""):
+            hasher.update(block)
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def check_archive_digest(path: Path, expected: str, chart: str, version: str | None, where: str) -> None:
+    """Raise ChartDigestMismatch unless the archive at ``path`` has the ``expected`` digest."""
+    if path.is_dir():
+        raise ChartUnavailable(chart, version, None, f"{path} is a folder, and a digest names an archive")
+    actual = archive_digest(path)
+    if actual != expected:
+        raise ChartDigestMismatch(chart, version, where, expected, actual)
+
+
 def _pull(helm: ModuleType, chart: str, version: str, repository: str, destination: Path) -> Path:
     oci = repository.startswith("oci://")
     try:
         if oci:
-            helm.pull(chart_reference(chart, repository), version=version, destination=destination)
+            reference = chart_reference(chart, repository)
+            # As for images (armful.images.registry_transport): only a loopback registry is plain HTTP.
+            plain_http = is_loopback(urlsplit(reference).netloc)
+            helm.pull(reference, version=version, destination=destination, plain_http=plain_http)
         else:
             helm.pull(chart, version=version, repo_url=repository, destination=destination)
     except helm.HelmError as error:

@@ -33,7 +33,7 @@ from armful.render.helm import RenderFailed, parse_rendered, split_manifests
 from armful.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
 
 CHARTS = Path(__file__).resolve().parent / "charts"
-SDK_REASON = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
+SDK_REASON = "rendering charts needs helm-python-sdk: pip install -r requirements-pins.txt"
 
 
 @pytest.fixture
