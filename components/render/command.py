@@ -28,8 +28,10 @@ from armful.render.helm import (
     ChartDigestMismatch,
     ChartUnavailable,
     RenderFailed,
+    crd_documents,
     helm_sdk,
-    render_manifests,
+    parse_rendered,
+    render_files,
 )
 from armful.render.pod_templates import extract_pod_templates
 from armful.render.sources import chart_sources
@@ -198,11 +200,11 @@ def render_release(
     """Render one release's chart from ``source`` with its planned values, deploy-time values (secrets
     included) as their placeholders, and judge every pod template on ``pools``.
 
-    Raises ChartUnavailable, ChartDigestMismatch or RenderFailed (see :func:`render_manifests`).
+    Raises ChartUnavailable, ChartDigestMismatch or RenderFailed (see :func:`armful.render.helm.render_chart`).
     """
     spec = release.spec
     chart: str | Path = Path(source.archive) if source.archive else spec.chart
-    manifests = render_manifests(
+    files = render_files(
         chart,
         spec.version,
         None if source.archive else source.repository,
@@ -212,6 +214,8 @@ def render_release(
         cache_dir=cache_dir,
         digest=source.digest,
     )
+    # CRDs hold no pod template: counted among the objects, never built (most of the bytes rendered).
+    manifests = parse_rendered(files, skip_crds=True)
     templates = extract_pod_templates(
         [manifest.body for manifest in manifests], [manifest.source for manifest in manifests]
     )
@@ -219,7 +223,7 @@ def render_release(
         judge_pod_template(spec.release, template, pools, topology=topology, image_arches=image_arches)
         for template in templates
     )
-    return RenderedRelease(release, len(manifests), placements, source)
+    return RenderedRelease(release, len(manifests) + crd_documents(files), placements, source)
 
 
 def render_report(

@@ -46,13 +46,13 @@ def archives() -> Path:
 def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any]]]:
     """Every chart the program renders and the values it renders it with, the real render still done."""
     seen: list[tuple[str, Any]] = []
-    real = command.render_manifests
+    real = command.render_files
 
     def recording(chart: Any, version: Any, repository: Any, values: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append((str(chart), values))
         return real(chart, version, repository, values, *args, **kwargs)
 
-    monkeypatch.setattr(command, "render_manifests", recording)
+    monkeypatch.setattr(command, "render_files", recording)
     yield seen
 
 
