@@ -1,7 +1,7 @@
 """``armful:charts``: where the add-ons' pinned Helm charts come from, and the digest each must have.
 
 Pure: which mirror or archive a chart is taken from is decided here; reading the archive (and whether
-the folder exists) is the render layer's, where it is used (``armful.render.chart_files``).
+the folder exists) is the render layer's, where it is used (``armful.render.sources``).
 
 A mirror rewrites a chart's location, the repository Armful pins it in followed by the chart's own name
 (``https://aws.github.io/eks-charts/aws-load-balancer-controller``,
@@ -66,9 +66,9 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-def _known_locations() -> dict[str, str]:
-    """Every location an add-on's chart is pinned at, to the chart's name."""
-    return {chart_location(spec.chart, spec.repository): spec.chart for spec in ADDONS}
+def _known_locations() -> set[str]:
+    """Every location an add-on's chart is pinned at."""
+    return {chart_location(spec.chart, spec.repository) for spec in ADDONS}
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,9 @@ _YAML_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # split_manifests finds each ``\n---`` with str.find instead of that regex: tried at every offset, its
 # leading ``\s*\n`` rescans each run of indentation, which cost 0.4 s over the 5 MB the charts render.
 _GO_WHITESPACE = "\t\n\f\r "
+_WHITESPACE_RUN = re.compile(r"[\t\n\f\r ]*")
 # A top-level ``kind: X`` line (no indentation), its value up to trailing blanks.
 _TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
-_WHITESPACE_RUN = re.compile(r"[\t\n\f\r ]*")
 
 
 class HelmSdkMissing(RuntimeError):
@@ -117,13 +117,8 @@ class ChartDigestMismatch(Exception):
     """A chart archive is not the one its configured digest names: nothing is rendered or installed from it."""
 
     def __init__(self, chart: str, version: str | None, where: str, expected: str, actual: str) -> None:
-        self.chart, self.version, self.where, self.expected, self.actual = (
-            chart,
-            version,
-            where,
-            expected,
-            actual,
-        )
+        self.chart, self.version, self.where = chart, version, where
+        self.expected, self.actual = expected, actual
         named = f"{chart} {version}" if version else chart
         super().__init__(
             f"chart {named} from {where} has digest {actual}, not the {expected} that charts.digests.{chart} "
