@@ -22,9 +22,16 @@ from armful.addons.eks_managed import (
     VPC_CNI,
     ManagedAddonSpec,
 )
-from armful.cluster_addons import ClusterAddons
-from armful.component_types import ClusterSpec, NetworkSpec, PoolInfo, PoolSpec, WorkloadSpec
-from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, raise_if_any
+from armful.cluster_addons import ChartSettings, ClusterAddons, prove_charts
+from armful.component_types import (
+    ChartSourcesSpec,
+    ClusterSpec,
+    NetworkSpec,
+    PoolInfo,
+    PoolSpec,
+    WorkloadSpec,
+)
+from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, config_path, raise_if_any
 from armful.core.karpenter_objects import DISCOVERY_TAG
 from armful.eks_managed_addons import EksManagedAddons, addon_version
 from armful.karpenter import Karpenter, KarpenterNodePools
@@ -72,6 +79,8 @@ class ArmClusterArgs(TypedDict):
     """Your own applications, so the plan shows where they land and what they need."""
     grafana_admin_password: NotRequired[pulumi.Input[str]]
     """Grafana's admin password, kept secret (default: the stack's armful:grafanaAdminPassword secret)."""
+    charts: NotRequired[ChartSourcesSpec]
+    """Where the add-ons' Helm charts come from (mirrors, a folder of archives), their digests, and whether pulumi preview and up render them first."""
 
 
 class ArmCluster(pulumi.ComponentResource):
@@ -99,9 +108,22 @@ class ArmCluster(pulumi.ComponentResource):
     """Grafana's admin password (secret): the one given, or the one Armful generated; empty while kubePrometheusStack is disabled."""
 
     def __init__(self, name: str, args: ArmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        # Everything that can be wrong is found before the first registration, this component's included.
+        # Everything that can be wrong is found before the first registration, this component's included:
+        # the add-ons' charts too, rendered with their final values (ClusterAddons is told they were).
         with armful_errors():
             self.plan: Plan = plan_arm_cluster(args)
+            charts = (
+                ChartSettings(self.plan.config.charts, config_path("charts"), camel=True)
+                if args.get("charts") is not None
+                else ChartSettings.from_stack_config()
+            )
+            prove_charts(
+                self.plan.releases,
+                charts,
+                self.plan.pools,
+                self.plan.topology,
+                render=charts.config.render_at_deploy,
+            )
         given_secrets = required_secrets(self.plan, args)
         super().__init__("armful:index:ArmCluster", name, None, opts)
         # A secret nobody set is generated once and kept in the state (encrypted), like any other.
@@ -331,6 +353,7 @@ class ArmCluster(pulumi.ComponentResource):
                 "addons": config.addons.helm_args(),
                 # Only the releases that claim volumes wait for it, and through it for the EBS CSI driver.
                 "storage_class": storage_class,
+                "charts": charts.config.model_dump(exclude_none=True),
                 **secrets,
             },
             # Every release waits for the nodes and for the Pod Identity agent its credentials come from;
@@ -343,6 +366,7 @@ class ArmCluster(pulumi.ComponentResource):
             ),
             cluster_dns=[managed[COREDNS.name]],
             release_needs=karpenter_needs,
+            charts_proven=True,
         )
         if self.karpenter is not None:
             KarpenterNodePools(

@@ -10,25 +10,43 @@ run time to infer the package schema (``plugin/``), so they must be real types, 
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
 from armful.addons.context import DeployTime
 from armful.addons.spec import chart_reference
-from armful.component_types import PoolDescription
-from armful.core.errors import ConfigIssue
+from armful.component_types import ChartSourcesSpec, PoolDescription
+from armful.core.errors import (
+    CONFIG_NAMESPACE,
+    ConfigIssue,
+    StackConfigError,
+    config_path,
+    issues_from_pydantic,
+)
+from armful.core.pools import PoolPlan
 from armful.core.taints import Taint
+from armful.core.topology import Topology
 from armful.iam import pod_identity_role
+from armful.planning.chart_sources import ChartSource, ChartSourcesConfig
 from armful.planning.cluster_addons_plan import (
     AddonsPlan,
     deploy_time_values,
+    describe_pools,
+    issues_under,
     plan_cluster_addons,
     release_order,
 )
-from armful.planning.component_args import unknown_arg_issues
+from armful.planning.component_args import ArgsError, unknown_arg_issues
+from armful.planning.releases import ReleasePlan
+from armful.planning.stack_config import decode_config_value
+from armful.render.deploy_check import check_chart_files, check_charts_before_deploy
+from armful.render.sources import chart_sources
 from armful.run_errors import armful_errors
 
 HELM_TIMEOUT_SECONDS = 900
@@ -55,6 +73,8 @@ class ClusterAddonsArgs(TypedDict):
     """Grafana's admin password, kept secret; required while kubePrometheusStack is enabled."""
     storage_class: NotRequired[k8s.storage.v1.StorageClass]
     """The StorageClass the add-ons' volumes use, when the same program creates it: only the releases that claim volumes (kube-prometheus-stack's Prometheus and Alertmanager) wait for it."""
+    charts: NotRequired[ChartSourcesSpec]
+    """Where the charts come from (mirrors, a folder of archives), their digests, and whether they are rendered and judged before any release is created (default: the stack's armful:charts)."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -73,15 +93,27 @@ class ClusterAddons(pulumi.ComponentResource):
         *,
         cluster_dns: Sequence[pulumi.Resource] = (),
         release_needs: Mapping[str, Sequence[pulumi.Resource]] | None = None,
+        charts_proven: bool = False,
     ) -> None:
         """``cluster_dns`` (Python only): what serves the cluster's DNS, CoreDNS, when the same program
         creates it. Every release waits for it except those whose webhooks gate the others (the load
         balancer controller): those need no DNS to become ready, and the others wait for them anyway.
         ``release_needs`` (Python only): what one release alone waits for, by release name (Karpenter's
-        queue and node role). Everything in ``opts.depends_on`` is waited for by every release."""
-        # Everything that can be wrong is found before the first registration, this component's included.
+        queue and node role). Everything in ``opts.depends_on`` is waited for by every release.
+        ``charts_proven`` (Python only): the caller rendered and judged these releases' charts from the
+        same sources already, before its own first registration (``ArmCluster`` does)."""
+        # Everything that can be wrong is found before the first registration, this component's included:
+        # the charts too, rendered with the final values, unless the caller already did (ArmCluster).
         with armful_errors():
             planned = check_cluster_addons_args(args, opts)
+            charts = ChartSettings.of(args)
+            sources = prove_charts(
+                planned.releases,
+                charts,
+                describe_pools(args["pools"]),
+                Topology(args["topology"]),
+                render=charts.config.render_at_deploy and not charts_proven,
+            )
         ordered = release_order(planned.releases)
         super().__init__("armful:index:ClusterAddons", name, None, opts)
 
@@ -145,11 +177,12 @@ class ClusterAddons(pulumi.ComponentResource):
             if spec.claims_volumes and storage_class is not None:
                 follows.append(storage_class)
             follows += (release_needs or {}).get(spec.release, ())
+            chart, repository_opts = release_chart(sources[spec.release])
             self.releases[spec.release] = k8s.helm.v3.Release(
                 f"{name}-{spec.release}",
                 name=spec.release,
-                chart=chart_reference(spec.chart, spec.repository),
-                repository_opts=None if spec.repository.startswith("oci://") else {"repo": spec.repository},
+                chart=chart,
+                repository_opts=repository_opts,
                 version=spec.version,
                 namespace=spec.namespace,
                 create_namespace=spec.create_namespace,
@@ -169,6 +202,87 @@ class ClusterAddons(pulumi.ComponentResource):
             {f"{entry.release}/{entry.workload}": list(entry.pools) for entry in planned.placement}
         )
         self.register_outputs({"release_names": self.release_names, "placement": self.placement})
+
+
+def release_chart(source: ChartSource) -> tuple[str, dict[str, str] | None]:
+    """A Helm release's ``chart`` and ``repository_opts`` for where its chart comes from: the archive's
+    path, an OCI reference (the mirror's when one covers it), or a chart name in an HTTP repository."""
+    if source.archive is not None:
+        return source.archive, None
+    assert source.repository is not None
+    if source.oci:
+        return chart_reference(source.chart, source.repository), None
+    return source.chart, {"repo": source.repository}
+
+
+@dataclass(frozen=True)
+class ChartSettings:
+    """The chart sources a component uses, and the prefix its messages name the settings under."""
+
+    config: ChartSourcesConfig
+    prefix: str
+    """``armful:charts`` in stack config, ``charts`` for the component's own arg."""
+    camel: bool
+    """Stack config spells fields in camelCase, Python args in snake_case."""
+
+    def path(self, field: str) -> str:
+        """A field as the user wrote it: ``armful:charts.renderAtDeploy``, or ``charts.render_at_deploy``."""
+        return f"{self.prefix}.{to_camel(field) if self.camel else field}"
+
+    @classmethod
+    def of(cls, args: Mapping[str, Any]) -> "ChartSettings":
+        """The ``charts`` arg, else the stack's ``armful:charts``: chart sources belong to the machine
+        that deploys, the same for every component of a program."""
+        given = args.get("charts")
+        if given is not None:
+            try:
+                return cls(ChartSourcesConfig.model_validate(dict(given)), "charts", camel=False)
+            except ValidationError as error:
+                raise ArgsError(issues_under("charts", error)) from None
+        return cls.from_stack_config()
+
+    @classmethod
+    def from_stack_config(cls) -> "ChartSettings":
+        """``armful:charts`` as the stack's config holds it, read as the stack program reads config."""
+        prefix = config_path("charts")
+        decoded, issue = decode_config_value(prefix, pulumi.Config(CONFIG_NAMESPACE).get("charts") or "{}")
+        if issue is not None:
+            raise StackConfigError([issue])
+        try:
+            return cls(ChartSourcesConfig.model_validate(decoded), prefix, camel=True)
+        except ValidationError as error:
+            # The model's paths start at armful:; these fields sit under armful:charts.
+            moved = [
+                ConfigIssue(
+                    prefix + found.path.removeprefix(CONFIG_NAMESPACE).replace(":", ".", 1),
+                    found.problem,
+                    found.fix,
+                )
+                for found in issues_from_pydantic(error)
+            ]
+            raise StackConfigError(moved) from None
+
+
+def prove_charts(
+    releases: Sequence[ReleasePlan],
+    charts: ChartSettings,
+    pools: Sequence[PoolPlan],
+    topology: Topology | None,
+    *,
+    render: bool,
+) -> dict[str, ChartSource]:
+    """Each release's chart source, its archive checked; with ``render``, every chart rendered with its
+    final values and judged, so that the proof covers what Helm will really create. Warnings are logged;
+    errors raise, before any release is registered."""
+    sources = chart_sources(releases, charts.config, where=charts.path("directory"))
+    check_chart_files(sources, directory=charts.path("directory"), repositories=charts.path("repositories"))
+    if render:
+        warnings = check_charts_before_deploy(
+            releases, sources, pools, topology, switch=charts.path("render_at_deploy")
+        )
+        for warning in warnings:
+            pulumi.log.warn(f"[{warning.code}] {warning.message}")
+    return sources
 
 
 def inherited_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
@@ -244,6 +358,12 @@ def check_cluster_addons_args(
                 "give kubernetes_provider (your pulumi_kubernetes.Provider) or kubeconfig",
             )
         )
+    charts = args.get("charts")
+    if charts is not None:
+        try:
+            ChartSourcesConfig.model_validate(dict(charts) if isinstance(charts, Mapping) else charts)
+        except ValidationError as error:
+            issues += issues_under("charts", error)
     region = args.get("region") or pulumi.Config("aws").get("region")
     return plan_cluster_addons(args, region, issues)
 

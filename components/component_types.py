@@ -177,3 +177,16 @@ class NetworkSpec(TypedDict):
     """A VPC Armful creates: one NAT gateway for all AZs, cheaper but one AZ's outage cuts egress."""
     zone_ids: NotRequired[Sequence[str]]
     """A VPC Armful creates: the AZ IDs of its subnets, in order, such as usw2-az1 (default: the region's first standard AZs EKS supports, by name, whatever their state); the count is availabilityZones."""
+
+
+class ChartSourcesSpec(TypedDict):
+    """Where the add-ons' Helm charts come from: mirrors of their repositories and a folder of archives, the digest each archive must have, and whether the charts are rendered and judged before any release is created."""
+
+    repositories: NotRequired[dict[str, str]]
+    """Mirrors: a repository Armful pins charts in (an https:// URL, or an oci:// prefix, as plan --format json lists them) to the https://, http:// or oci:// URL that serves the same charts. The longest key that covers a chart wins."""
+    directory: NotRequired[str]
+    """A folder of chart archives named <chart>-<version>.tgz, as helm pull names them (relative to the folder pulumi or armful runs in). A chart found there is read from it; one that is not is pulled only from a mirror in repositories, never from the internet."""
+    digests: NotRequired[dict[str, str]]
+    """The sha256:<hex> digest of each chart's archive, by chart name (e.g. kyverno): checked after every pull, on every cache hit and on every read from the folder; a mismatch stops plan --render and pulumi up."""
+    render_at_deploy: NotRequired[bool]
+    """pulumi preview and pulumi up render every chart with its final values and refuse to create any release whose pods the judgement fails (the default). false skips that, for a machine that cannot reach the charts; the releases are then not proven on Helm's output."""

@@ -31,6 +31,8 @@ from armful.core.instance_catalog import instance_type as instance_type_figures
 
 # The account every mocked ARN and the caller's identity name.
 ACCOUNT_ID = "111122223333"
+NO_DEPLOY_RENDER_KEY = "armful:charts"
+NO_DEPLOY_RENDER = {"renderAtDeploy": False}
 
 
 class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -309,15 +311,16 @@ def run_program(
     ``secret_keys`` are the config keys set with ``pulumi config set --secret``.
     """
     recording = mocks or RecordingMocks()
+    # The charts are rendered before any release is created (armful:charts.renderAtDeploy), which needs
+    # them on this machine and takes seconds a stack: programs here run without it unless the test sets
+    # armful:charts itself (tests/components/test_deploy_render.py does, with the real archives).
+    config = {NO_DEPLOY_RENDER_KEY: NO_DEPLOY_RENDER, **(config or {})}
     loop = asyncio.new_event_loop()
     loop.set_default_executor(ImmediateExecutor())
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_all_config(
-            {
-                key: value if isinstance(value, str) else json.dumps(value)
-                for key, value in (config or {}).items()
-            },
+            {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
             list(secret_keys or []),
         )
         pulumi_mocks.set_mocks(

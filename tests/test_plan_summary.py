@@ -128,7 +128,7 @@ def test_one_nat_gateway_when_asked(capsys: pytest.CaptureFixture[str], tmp_path
 def test_a_render_that_could_not_load_its_charts_is_not_proven(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (requirements-render.txt)")
+    pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (requirements-pins.txt)")
     status, out = plan_output(capsys, "--stack", "all-arm", "--render", "--charts-from", str(tmp_path))
     assert status == 3
     assert out.splitlines()[0].startswith("NOT PROVEN: 0 of 10 charts rendered. 0 errors")

@@ -28,13 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--render",
         action="store_true",
-        help="pull each pinned chart and prove placement on what Helm renders (needs helm-python-sdk)",
+        help="pull each pinned chart (from armful:charts' mirrors or folder, checked against its digests) and "
+        "prove placement on what Helm renders",
     )
     plan.add_argument(
         "--charts-from",
         type=Path,
         metavar="DIR",
-        help="with --render: load each pinned chart from DIR/<chart>-<version>.tgz instead of pulling it",
+        help="with --render: load each pinned chart from DIR/<chart>-<version>.tgz (in place of the stack's "
+        "armful:charts.directory); one not there is pulled only from a mirror in armful:charts.repositories",
     )
 
     readiness = commands.add_parser(

@@ -30,6 +30,7 @@ from armful.core.errors import (
 )
 from armful.core.pools import NodeVersions
 from armful.core.safe_yaml import bounds_problem
+from armful.planning.chart_sources import ChartSourcesConfig
 from armful.planning.value_rules import value_issues
 
 REGION_KEY = "aws:region"
@@ -48,6 +49,8 @@ class StackConfig(PoolsConfig):
     """Per add-on (camelCase key, e.g. certManager): enabled, values overrides and its options."""
     workloads: list[WorkloadConfig] = Field(default_factory=list)
     """Your own applications, so the plan shows where they land and what they need."""
+    charts: ChartSourcesConfig = Field(default_factory=ChartSourcesConfig)
+    """Where the add-ons' Helm charts come from (mirrors, a folder of archives), their digests, and whether pulumi preview and up render them first."""
 
     def node_versions(self) -> NodeVersions:
         """Every node group runs the cluster's Kubernetes version, at the AMI release the cluster says."""

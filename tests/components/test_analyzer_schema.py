@@ -38,6 +38,7 @@ EXPECTED_INPUTS: dict[str, dict[str, tuple[str, bool]]] = {
         "addons": ("map<any>", False),
         "workloads": ("array<ref:WorkloadSpec>", False),
         "grafanaAdminPassword": ("string", False),
+        "charts": ("ref:ChartSourcesSpec", False),
     },
     "NodePools": {
         "cluster": ("resource:eks:index:Cluster", True),
@@ -61,6 +62,7 @@ EXPECTED_INPUTS: dict[str, dict[str, tuple[str, bool]]] = {
         "addons": ("map<any>", False),
         "grafanaAdminPassword": ("string", False),
         "storageClass": ("resource:kubernetes:storage.k8s.io/v1:StorageClass", False),
+        "charts": ("ref:ChartSourcesSpec", False),
     },
     "Network": {
         "clusterName": ("string", True),
@@ -168,6 +170,12 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "taints": ("array<ref:TaintInfo>", True),
     },
     "TaintInfo": {"key": ("string", True), "value": ("string", True), "effect": ("string", True)},
+    "ChartSourcesSpec": {
+        "repositories": ("map<string>", False),
+        "directory": ("string", False),
+        "digests": ("map<string>", False),
+        "renderAtDeploy": ("boolean", False),
+    },
 }
 
 # Inputs Armful plans with before anything exists must be plain values in every language; the others

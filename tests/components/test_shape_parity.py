@@ -41,6 +41,7 @@ from armful.core.config import (
 from armful.core.config_base import ConfigModel
 from armful.network import NetworkArgs
 from armful.node_pools import NodePoolsArgs
+from armful.planning.chart_sources import ChartSourcesConfig
 from armful.planning.node_pools_plan import plan_node_pools
 from armful.planning.stack_config import StackConfig
 
@@ -56,6 +57,7 @@ PAIRS: dict[type, tuple[type[BaseModel], frozenset[str]]] = {
     component_types.WorkloadSpec: (WorkloadConfig, frozenset()),
     component_types.PodRequestsSpec: (PodRequestsConfig, frozenset()),
     component_types.NodeCapacitySpec: (NodeCapacityConfig, frozenset()),
+    component_types.ChartSourcesSpec: (ChartSourcesConfig, frozenset()),
     ArmClusterArgs: (StackConfig, NOT_CONFIG),
     # The cluster's version and AMI release policy are ClusterConfig's (PARTS holds the one they share).
     NodePoolsArgs: (

@@ -8,14 +8,13 @@ per module (about 2 s each) and every test reads that one render.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
 import yaml
 from conftest import PINNED_TODAY
-from example_stacks import EXAMPLE_STACKS, ROOT
+from example_stacks import EXAMPLE_STACKS
+from render_testkit import SDK_REASON, chart_archives
 
 from armful.core import kubernetes_versions
 from armful.core.findings import Finding, FindingLevel
@@ -24,23 +23,6 @@ from armful.planning.releases import render_placeholders
 from armful.planning.stack_plan import plan_stack
 from armful.render.command import RenderedRelease, render_plan
 from armful.render.findings import TEST_HOOK_NOTE, judge_pod_template
-
-SDK_REASON = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
-
-
-def chart_archives_dir() -> Path:
-    default = ROOT.parent / "shared" / "chart-archives"
-    return Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", default))
-
-
-def chart_archives() -> Path:
-    folder = chart_archives_dir()
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(
-            f"pinned chart archives not found: {folder} "
-            "(set ARMFUL_CHART_ARCHIVES_DIR to the chart-archives folder)"
-        )
-    return folder
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import re
 import socket
 import sys
 import threading
@@ -20,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from armful.core.arch import Arch
 from armful.core.findings import Finding, FindingLevel
@@ -33,7 +36,7 @@ from armful.render.helm import RenderFailed, parse_rendered, split_manifests
 from armful.render.pod_templates import PodTemplate, extract_pod_templates, subchart_path
 
 CHARTS = Path(__file__).resolve().parent / "charts"
-SDK_REASON = "plan --render needs helm-python-sdk: pip install -r requirements-render.txt"
+SDK_REASON = "rendering charts needs helm-python-sdk: pip install -r requirements-pins.txt"
 
 
 @pytest.fixture
@@ -539,6 +542,18 @@ def test_documents_are_split_as_helm_splits_them() -> None:
     assert split_manifests(scalar) == ["data:\n  key: |+\n    ---\n    hello", cm.format("b")]
 
 
+# Helm's own separator, regexp.MustCompile("(?:^|\\s*\n)---\\s*"), in Python's re with Go's ASCII \s.
+HELMS_SEPARATOR = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="-\n \ta#:", max_size=60))
+def test_documents_split_exactly_where_helms_regex_splits_them(text: str) -> None:
+    """split_manifests finds separators without that regex (which rescans indentation); same pieces."""
+    expected = [piece.lstrip() for piece in HELMS_SEPARATOR.split(text.lstrip()) if piece]
+    assert split_manifests(text) == expected
+
+
 def test_a_separator_glued_to_a_comment_parses_and_a_broken_document_is_named() -> None:
     rbac = (
         "kind: Role\nmetadata:\n  name: a\n\n---# Permission to approve\nkind: Role\nmetadata:\n  name: b\n"
@@ -555,6 +570,27 @@ def test_a_separator_glued_to_a_comment_parses_and_a_broken_document_is_named() 
     assert str(raised.value).startswith(
         "c does not render with the planned values: YAML parse error on c/templates/cm.yaml (document 2): "
     )
+
+
+def test_crds_are_counted_without_being_built_and_nothing_else_is_skipped() -> None:
+    from armful.render.helm import crd_documents, is_crd_document
+
+    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: a.b.io\n"
+    files = {
+        "c/templates/crds.yaml": crd
+        + "---\n"
+        + crd.replace("kind: CustomResourceDefinition", 'kind: "CustomResourceDefinition"'),
+        "c/templates/job.yaml": "kind: Job\nmetadata:\n  name: j\nspec:\n  x: |\n    kind: CustomResourceDefinition\n",
+        # Two top-level kinds (the last wins in YAML): not told apart by a line, so parsed.
+        "c/templates/twice.yaml": "kind: CustomResourceDefinition\nmetadata:\n  name: t\nkind: Pod\n",
+        "c/templates/list.yaml": "kind: List\nitems:\n- " + crd.replace("\n", "\n  ").rstrip() + "\n",
+    }
+    assert [is_crd_document(crd), is_crd_document("kind: CustomResourceDefinitions\n")] == [True, False]
+    every = parse_rendered(files)
+    judged = parse_rendered(files, skip_crds=True)
+    assert crd_documents(files) == 2
+    assert len(judged) + crd_documents(files) == len(every)
+    assert sorted(m.body["kind"] for m in judged) == ["CustomResourceDefinition", "Job", "Pod"]
 
 
 def test_manifests_are_parsed_by_libyaml_where_pyyaml_has_it() -> None:
