@@ -131,6 +131,20 @@ class ClusterAddons(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         # The region planning checked: the log group's and the cluster's ARNs in the roles name it.
         region: str = args.get("region") or pulumi.Config("aws").require("region")
+        # Each namespace Armful's releases create gets its Pod Security labels before the release's first pod
+        # is admitted (Helm's createNamespace cannot label). A patch, not a Namespace: server-side apply
+        # creates the namespace on a new cluster and only adds the labels where an earlier release of
+        # Armful let Helm create it, which a Namespace resource would refuse as already existing.
+        self.namespaces: dict[str, k8s.core.v1.NamespacePatch] = {
+            namespace.name: k8s.core.v1.NamespacePatch(
+                f"{name}-{namespace.name}",
+                metadata={"name": namespace.name, "labels": namespace.labels},
+                opts=pulumi.ResourceOptions.merge(
+                    inherited, pulumi.ResourceOptions(parent=self, provider=provider)
+                ),
+            )
+            for namespace in planned.namespaces
+        }
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
         for plan in ordered:
@@ -173,6 +187,8 @@ class ClusterAddons(pulumi.ComponentResource):
             follows = [self.releases[release] for release in spec.needs]
             if not spec.gates_other_releases:
                 follows = [*gates, *cluster_dns, *follows]
+            if spec.namespace in self.namespaces:
+                follows.append(self.namespaces[spec.namespace])
             # Only a release whose pods claim volumes waits for the StorageClass (and the CSI driver).
             if spec.claims_volumes and storage_class is not None:
                 follows.append(storage_class)

@@ -25,7 +25,10 @@ from armful.planning.stack_plan import plan_stack
 
 # Maps whose contents are Kubernetes objects a chart passes through whole (toYaml): their keys are
 # Kubernetes', not the chart's. Anything else free-form is declared per add-on in free_form_paths.
-KUBERNETES_OBJECT_KEYS = frozenset({"nodeSelector", "resources", "podResources", "matchLabels", "labels"})
+KUBERNETES_OBJECT_KEYS = frozenset(
+    {"nodeSelector", "resources", "podResources", "matchLabels", "labels"}
+    | {"securityContext", "podSecurityContext", "containerSecurityContext"}
+)
 
 
 def charts_dir() -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
+from armful.addons.security_context import restricted_container
 from armful.addons.spec import AddonSpec, PodIdentity
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
@@ -75,6 +76,8 @@ def values(context: AddonContext) -> dict[str, Any]:
         # Reuse the webhook Secret found in the cluster instead of a new CA on every render (each would
         # be a diff and a webhook CA rotation on every `pulumi up`).
         "keepTLSSecret": True,
+        # Restricted: the controller reads its webhook certificate from a Secret volume and writes nothing.
+        "securityContext": restricted_container(),
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
+from armful.addons.security_context import UNPRIVILEGED_UID
 from armful.addons.spec import AddonSpec
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
@@ -100,7 +101,14 @@ STARTUP_API_CHECK = Workload(
 
 
 def values(context: AddonContext) -> dict[str, Any]:
+    # The chart's pods are restricted already; their images run as 1000 and write nothing (read-only root
+    # filesystems, no volumes), so each pod's context only moves them off a UID the node has.
+    unprivileged = {"securityContext": {"runAsUser": UNPRIVILEGED_UID, "runAsGroup": UNPRIVILEGED_UID}}
     return {
+        **unprivileged,
+        "webhook": unprivileged,
+        "cainjector": unprivileged,
+        "startupapicheck": unprivileged,
         # CRDs ship with the release (so an Issuer can be created right after), and `keep` leaves them
         # behind on uninstall: deleting them would garbage-collect every Certificate and Issuer.
         "crds": {"enabled": True, "keep": True},

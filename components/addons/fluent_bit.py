@@ -15,6 +15,7 @@ from pydantic import field_validator
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import LOGGING
+from armful.addons.security_context import no_privileges, runtime_default_seccomp
 from armful.addons.spec import AddonOptions, AddonSpec, LogGroup, PodIdentity, PolicyScope
 from armful.placement.workloads import (
     HostAccess,
@@ -194,6 +195,11 @@ def values(context: AddonContext) -> dict[str, Any]:
         },
         # The test pod runs only under `helm test` and would carry no placement.
         "testFramework": {"enabled": False},
+        # Root, to read the node's root-owned logs (containerd writes them 0640, journald's files are
+        # root's) and keep its offsets and buffer in the host's /var/log. As their owner it needs no
+        # capability, DAC_OVERRIDE included, and it writes nothing outside those volumes.
+        "podSecurityContext": runtime_default_seccomp(),
+        "securityContext": {**no_privileges(), "readOnlyRootFilesystem": True},
     }
 
 

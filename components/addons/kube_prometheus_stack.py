@@ -15,6 +15,7 @@ from pydantic import Field
 
 from armful.addons.context import AddonContext, DeployTime
 from armful.addons.namespaces import MONITORING
+from armful.addons.security_context import UNPRIVILEGED_UID, no_privileges, runtime_default_seccomp
 from armful.addons.spec import AddonOptions, AddonSpec
 from armful.placement.workloads import (
     HostAccess,
@@ -210,7 +211,19 @@ def values(context: AddonContext) -> dict[str, Any]:
                 "storage": _volume_claim(options.storage_class, options.alertmanager_storage_gib)
             },
         },
-        "prometheusOperator": {"prometheusConfigReloader": {"resources": reloader}},
+        "prometheusOperator": {
+            "prometheusConfigReloader": {"resources": reloader},
+            # The certificate hook Jobs run as 2000 by default and write nothing but Secrets via the API.
+            "admissionWebhooks": {
+                "patch": {"securityContext": {"runAsUser": UNPRIVILEGED_UID, "runAsGroup": UNPRIVILEGED_UID}}
+            },
+        },
+        # node-exporter keeps the host's network and PID namespaces and its host paths (read-only), as a
+        # non-root user that needs no capability; its collectors make no syscall the runtime's filter refuses.
+        "prometheus-node-exporter": {
+            "securityContext": runtime_default_seccomp(),
+            "containerSecurityContext": no_privileges(),
+        },
         "grafana": {
             # An explicit password from a Pulumi secret: the chart's fallback is a random one that
             # nobody knows and that `plan --render` (no cluster to `lookup`) would show differently.

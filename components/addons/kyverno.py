@@ -22,6 +22,7 @@ from typing import Any
 
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
+from armful.addons.security_context import restricted_pod
 from armful.addons.spec import AddonSpec
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
@@ -149,8 +150,23 @@ TEST = Workload(
 
 
 def values(context: AddonContext) -> dict[str, Any]:
-    # kyverno-policies and its `needs` rely on the CRDs coming with this release, not on a chart default.
-    return {"crds": {"install": True}}
+    # Every Kyverno container is restricted already (the chart's securityContext); the pods' own context
+    # says runAsNonRoot and RuntimeDefault too, so a container added later inherits them.
+    # Their API token: with automounting off, the chart mounts a projected token of its own at the same
+    # path, expiring after an hour (projectedServiceAccountToken), where the kubelet's automounted token is
+    # one the API server accepts long after its hourly rotation (extended expiration).
+    service_account = {"serviceAccount": {"automountServiceAccountToken": False}}
+    pod = {"podSecurityContext": restricted_pod()}
+    controller = {**pod, "rbac": service_account}
+    return {
+        # kyverno-policies and its `needs` rely on the CRDs coming with this release, not on a chart default.
+        "crds": {"install": True, "migration": {**pod, **service_account}},
+        "admissionController": controller,
+        "backgroundController": controller,
+        "cleanupController": controller,
+        "reportsController": controller,
+        "webhooksCleanup": {**pod, **service_account},
+    }
 
 
 SPEC = AddonSpec(

@@ -11,6 +11,9 @@ Chart facts for 3.9.0 that shape this module:
 - ``kube-system`` needs no exclusion: Kyverno's webhooks skip it (``config.webhooks.namespaceSelector``
   of the kyverno chart), and these policies do not opt in to ValidatingAdmissionPolicy generation.
 
+These policies are the user's choice of Audit or Enforce over the whole cluster (the user's namespaces
+above all); the namespaces Armful creates also carry Pod Security Admission labels (``namespaces``).
+
 With ``Enforce``, the baseline policies would reject the node agents that need host access. Each node
 agent of an enabled add-on declares that access; it gets an exclusion from exactly the policies that
 refuse it, matched by namespace *and* the chart's pod labels, so a different pod in the same namespace is
@@ -92,7 +95,11 @@ def values(context: AddonContext) -> dict[str, Any]:
         "policyType": "ValidatingPolicy",
         "podSecurityStandard": "baseline",
         "validationFailureAction": action,
-        # Auditing must not block pod creation when Kyverno is down; enforcing must not be bypassed.
+        # Set either way (the chart's default is Fail). Audit: a report of what would be refused is not
+        # worth blocking every pod in the cluster while Kyverno's webhook is unreachable, so Ignore. Enforce:
+        # a policy that lets pods through whenever the webhook is down enforces nothing, so Fail; the
+        # admission controller runs three replicas with a PDB of two for that. Armful's own namespaces
+        # do not rest on this choice: Pod Security Admission labels hold them, inside the API server.
         "failurePolicy": "Fail" if enforce else "Ignore",
         "vpolExcludeByPolicy": node_agent_exclusions(context.enabled_addons) if enforce else {},
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
+from armful.addons.security_context import UNPRIVILEGED_UID, restricted_pod
 from armful.addons.spec import AddonSpec
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
@@ -22,7 +23,9 @@ SERVER = Workload(
 
 
 def values(context: AddonContext) -> dict[str, Any]:
-    return {}
+    # The chart's container context is restricted already but runs as 1000; metrics-server writes only its
+    # serving certificate, into an emptyDir (world-writable), so any UID serves.
+    return {"podSecurityContext": restricted_pod(), "securityContext": {"runAsUser": UNPRIVILEGED_UID}}
 
 
 SPEC = AddonSpec(

@@ -17,6 +17,7 @@ from pydantic import model_validator
 
 from armful.addons.context import AddonContext
 from armful.addons.namespaces import OPENTELEMETRY
+from armful.addons.security_context import restricted_container, restricted_pod
 from armful.addons.spec import AddonOptions, AddonSpec, PodIdentity
 from armful.placement.workloads import (
     HostAccess,
@@ -38,6 +39,8 @@ XRAY_WRITE_POLICY = "AWSXrayWriteOnlyAccess"
 COLLECTOR_IMAGE = Image(
     "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib", "0.158.0"
 )
+# The user the collector's release images run as.
+COLLECTOR_UID = 10001
 
 # Since Collector v0.144 the OTLP/gRPC exporter is `otlp_grpc`; `otlp` is a deprecated alias.
 OTLP_EXPORTER = "otlp_grpc"
@@ -112,8 +115,14 @@ def values(context: AddonContext) -> dict[str, Any]:
     return {
         "mode": CHART_MODES[options.mode],
         "image": {"repository": COLLECTOR_IMAGE.repository, "tag": COLLECTOR_IMAGE.tag},
-        # The Pod Identity association names this service account.
-        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+        # The Pod Identity association names this service account. The collector calls no Kubernetes API
+        # (no k8sattributes processor, no preset): no API token in its pods. Pod Identity's credentials come
+        # through a projected token of their own, which EKS's webhook adds whatever this says.
+        "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "automountServiceAccountToken": False},
+        # Restricted: it keeps its queues in memory and writes no file. Setting securityContext also turns
+        # off the chart's root defaults for the log and profiling presets, which Armful does not enable.
+        "podSecurityContext": restricted_pod(),
+        "securityContext": restricted_container(COLLECTOR_UID),
         # Helm merges these maps into the chart's default config; the traces pipeline's lists replace
         # the defaults, so traces take only OTLP in and only the chosen exporter out.
         "config": {

@@ -53,6 +53,14 @@ class HostAccess(StrEnum):
     APPARMOR_UNCONFINED = "an unconfined AppArmor profile"
 
 
+class PodSecurityLevel(StrEnum):
+    """The Pod Security Standards' profiles, as Pod Security Admission's namespace labels name them."""
+
+    PRIVILEGED = "privileged"
+    BASELINE = "baseline"
+    RESTRICTED = "restricted"
+
+
 @dataclass(frozen=True)
 class Image:
     """An image at the tag the pinned chart uses, and the architectures its publisher builds."""
@@ -179,3 +187,10 @@ class Workload:
     """The value at ``enabled_by`` that runs it: true for a flag, or e.g. ``"daemonset"`` for a mode."""
     enabled_by_default: bool = True
     """Whether the chart runs it when ``enabled_by`` is not set in the values."""
+
+    @property
+    def pod_security(self) -> PodSecurityLevel:
+        """The strictest Pod Security level its pods meet. Host access is what baseline refuses, so a workload
+        that declares any needs privileged; every other add-on pod is restricted (tests/security proves
+        both on the rendered charts)."""
+        return PodSecurityLevel.PRIVILEGED if self.host_access else PodSecurityLevel.RESTRICTED

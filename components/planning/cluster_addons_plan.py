@@ -26,6 +26,7 @@ from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
 from armful.planning.component_args import ArgsError, cluster_name_issues
 from armful.planning.plan import PlanError
+from armful.planning.pod_security import NamespacePlan, plan_namespaces
 from armful.planning.releases import (
     PlacementEntry,
     ReleasePlan,
@@ -40,6 +41,8 @@ class AddonsPlan:
 
     releases: tuple[ReleasePlan, ...]
     placement: tuple[PlacementEntry, ...]
+    namespaces: tuple[NamespacePlan, ...] = ()
+    """The namespaces the releases create, each with its Pod Security level."""
 
 
 # The arg that supplies each deploy-time placeholder a plan can hold: the VPC, and each add-on's secrets.
@@ -213,7 +216,7 @@ def plan_cluster_addons(
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these add-ons")
     raise_for_missing_deploy_time_args(releases, args)
-    return AddonsPlan(tuple(releases), tuple(placement))
+    return AddonsPlan(tuple(releases), tuple(placement), plan_namespaces(releases))
 
 
 def raise_for_missing_deploy_time_args(releases: Sequence[ReleasePlan], args: Mapping[str, Any]) -> None:

@@ -193,7 +193,10 @@ def test_policies_enforce_exclusions_are_narrow() -> None:
         ("disallow-host-path", {"falco", "node-exporter", "fluent-bit", "opentelemetry-collector-agent"}),
         ("disallow-host-namespaces", {"node-exporter"}),
         ("disallow-host-ports", {"node-exporter", "opentelemetry-collector-agent"}),
-        ("disallow-privileged-containers", {"falco"}),
+        # Falco runs least privileged: capabilities and AppArmor unconfined, never a privileged container.
+        ("disallow-privileged-containers", set()),
+        ("disallow-capabilities", {"falco"}),
+        ("restrict-apparmor-profiles", {"falco"}),
         ("restrict-seccomp", set()),
     ],
 )
