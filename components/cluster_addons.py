@@ -123,6 +123,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     cluster_name=args["cluster_name"],
                     namespace=spec.namespace,
                     identity=identity,
+                    vpc_id=args.get("vpc_id"),
                 )
                 access.append(
                     aws.eks.PodIdentityAssociation(

@@ -61,10 +61,11 @@ def policy_scope(
     region: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
     parent: pulumi.Resource,
+    vpc_id: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[PolicyScope]:
-    """The partition, region, account (the caller's identity) and cluster a Pod Identity role serves."""
+    """The partition, region, account (the caller's identity), cluster and VPC a Pod Identity role serves."""
     account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
-    return pulumi.Output.all(partition, region, account_id, cluster_name).apply(
+    return pulumi.Output.all(partition, region, account_id, cluster_name, vpc_id).apply(
         lambda parts: PolicyScope(*parts)
     )
 
@@ -129,9 +130,10 @@ def pod_identity_role(
     cluster_name: pulumi.Input[str],
     namespace: str,
     identity: PodIdentity,
+    vpc_id: pulumi.Input[str] | None = None,
 ) -> RoleWithPolicies:
     """A role that only EKS Pod Identity can assume, for one service account, with what one add-on needs."""
-    scope = policy_scope(partition, region, cluster_name, parent)
+    scope = policy_scope(partition, region, cluster_name, parent, vpc_id)
     role = aws.iam.Role(
         name,
         assume_role_policy=pod_identity_trust_policy(scope, namespace, identity.service_account),
