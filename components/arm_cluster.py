@@ -26,6 +26,7 @@ from armful.cluster_addons import ClusterAddons
 from armful.component_types import ClusterSpec, NetworkSpec, PoolInfo, PoolSpec, WorkloadSpec
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, raise_if_any
 from armful.eks_managed_addons import EksManagedAddons, addon_version
+from armful.kms import log_key, secrets_key
 from armful.network import Network
 from armful.node_pools import NodePools
 from armful.planning.plan import Plan, PlanError, build_plan
@@ -120,13 +121,13 @@ class ArmCluster(pulumi.ComponentResource):
         config = self.plan.config
         cluster_config = config.cluster
 
-        key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cluster_config.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
+        key = secrets_key(f"{name}-secrets", cluster_config.name, self)
+        # One log key for every log group of the cluster: EKS's control-plane group and the add-ons'.
+        log_groups = [
+            control_plane_log_group(cluster_config.name),
+            *(release.log_group.name for release in self.plan.releases if release.log_group is not None),
+        ]
+        logs_key = log_key(f"{name}-logs", cluster_config.name, self.plan.region, log_groups, self)
 
         network = config.network
         if network.creates_vpc:
@@ -160,6 +161,7 @@ class ArmCluster(pulumi.ComponentResource):
             f"{name}-control-plane-logs",
             name=control_plane_log_group(cluster_config.name),
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            kms_key_id=logs_key.arn,
             tags=cluster_config.tags or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -306,6 +308,7 @@ class ArmCluster(pulumi.ComponentResource):
                 deleted_with=self.cluster,
             ),
             cluster_dns=[managed[COREDNS.name]],
+            log_key=logs_key,
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from armful import kms
 from armful.addons.context import DeployTime
 from armful.addons.spec import chart_reference
 from armful.component_types import PoolDescription
@@ -72,11 +73,16 @@ class ClusterAddons(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         cluster_dns: Sequence[pulumi.Resource] = (),
+        log_key: aws.kms.Key | None = None,
     ) -> None:
         """``cluster_dns`` (Python only): what serves the cluster's DNS, CoreDNS, when the same program
         creates it. Every release waits for it except those whose webhooks gate the others (the load
         balancer controller): those need no DNS to become ready, and the others wait for them anyway.
-        Everything in ``opts.depends_on`` is waited for by every release."""
+        Everything in ``opts.depends_on`` is waited for by every release.
+
+        ``log_key`` (Python only): the KMS key that encrypts the add-ons' log groups, whose policy lets
+        CloudWatch Logs use it for them (``ArmCluster`` passes its cluster's); without it, the component
+        creates one of its own when an add-on has a log group."""
         # Everything that can be wrong is found before the first registration, this component's included.
         with armful_errors():
             planned = check_cluster_addons_args(args, opts)
@@ -97,6 +103,9 @@ class ClusterAddons(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         # The region planning checked: the log group's and the cluster's ARNs in the roles name it.
         region: str = args.get("region") or pulumi.Config("aws").require("region")
+        log_groups = [plan.log_group.name for plan in ordered if plan.log_group is not None]
+        if log_key is None and log_groups:
+            log_key = kms.log_key(f"{name}-logs", args["cluster_name"], region, log_groups, self)
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
         for plan in ordered:
@@ -105,11 +114,13 @@ class ClusterAddons(pulumi.ComponentResource):
             # Identity association and the role's permissions, so that its pods get working credentials.
             access: list[pulumi.Resource] = []
             if plan.log_group is not None:
+                assert log_key is not None  # made above for every release with a log group
                 access.append(
                     aws.cloudwatch.LogGroup(
                         f"{name}-{spec.release}",
                         name=plan.log_group.name,
                         retention_in_days=plan.log_group.retention_days,
+                        kms_key_id=log_key.arn,
                         opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
