@@ -159,3 +159,9 @@ def test_the_programs_controller_policy_names_its_cluster_and_vpc(stack: str) ->
         value for s in _statements(document) for op, _, value in _cluster_tag_conditions(s) if op != "Null"
     }
     assert tag_values == {CLUSTER_NAMES[stack]}
+
+
+def test_the_policy_fits_iams_inline_limit_for_the_longest_cluster_name() -> None:
+    """IAM refuses a role's inline policies past 10,240 characters, whitespace not counted."""
+    longest = PolicyScope("aws-us-gov", "us-gov-west-1", "444455556666", "c" * 100, "vpc-0a1b2c3d4e5f60718")
+    assert len("".join(json.dumps(alb.iam_policy(longest)).split())) <= 10_240
