@@ -31,10 +31,13 @@ from armful.component_types import (
     PoolSpec,
     WorkloadSpec,
 )
+from armful.core.config import role_of_assumed_role
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, config_path, raise_if_any
 from armful.core.karpenter_objects import DISCOVERY_TAG
 from armful.eks_managed_addons import EksManagedAddons, addon_version
+from armful.iam import is_listed_principal
 from armful.karpenter import Karpenter, KarpenterNodePools
+from armful.kms import log_key, secrets_key
 from armful.network import Network
 from armful.node_pools import NodePools
 from armful.planning.plan import Plan, PlanError, build_plan
@@ -53,6 +56,7 @@ GENERATED_SECRET_LENGTH = 32
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY_ASSOCIATION_TYPE = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+EKS_CLUSTER_TYPE = "aws:eks/cluster:Cluster"
 CLUSTER_ADMIN_ASSOCIATION = "cluster-admin"
 VOLUME_CLUSTER_TAG = "armful.dev/cluster"
 """The tag every EBS volume made from Armful's StorageClass carries, with the cluster's name."""
@@ -126,6 +130,14 @@ class ArmCluster(pulumi.ComponentResource):
             )
         given_secrets = required_secrets(self.plan, args)
         super().__init__("armful:index:ArmCluster", name, None, opts)
+        config = self.plan.config
+        cluster_config = config.cluster
+        if not cluster_config.bootstrap_creator_admin:
+            # Checked before anything is created: the add-ons are installed through the API server as the
+            # caller, who without EKS's creator entry is an admin only if listed.
+            caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).arn
+            with armful_errors():
+                check_deployer_is_admin(caller, cluster_config.admin_principal_arns)
         # A secret nobody set is generated once and kept in the state (encrypted), like any other.
         secrets: dict[str, pulumi.Output[str]] = {
             secret: pulumi.Output.secret(
@@ -141,16 +153,14 @@ class ArmCluster(pulumi.ComponentResource):
             for secret, value in given_secrets.items()
         }
         self.grafana_admin_password = secrets.get("grafana_admin_password") or pulumi.Output.secret("")
-        config = self.plan.config
-        cluster_config = config.cluster
 
-        key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cluster_config.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
+        key = secrets_key(f"{name}-secrets", cluster_config.name, self)
+        # One log key for every log group of the cluster: EKS's control-plane group and the add-ons'.
+        log_groups = [
+            control_plane_log_group(cluster_config.name),
+            *(release.log_group.name for release in self.plan.releases if release.log_group is not None),
+        ]
+        logs_key = log_key(f"{name}-logs", cluster_config.name, self.plan.region, log_groups, self)
 
         network = config.network
         if network.creates_vpc:
@@ -189,6 +199,7 @@ class ArmCluster(pulumi.ComponentResource):
             f"{name}-control-plane-logs",
             name=control_plane_log_group(cluster_config.name),
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            kms_key_id=logs_key.arn,
             tags=cluster_config.tags or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -246,7 +257,8 @@ class ArmCluster(pulumi.ComponentResource):
                 protect=True,
                 depends_on=[control_plane_logs],
                 transforms=[
-                    former_access_entry_names_transform(f"{name}-eks", cluster_config.admin_principal_arns)
+                    former_access_entry_names_transform(f"{name}-eks", cluster_config.admin_principal_arns),
+                    creator_admin_transform(cluster_config.bootstrap_creator_admin),
                 ],
             ),
         )
@@ -367,6 +379,7 @@ class ArmCluster(pulumi.ComponentResource):
             cluster_dns=[managed[COREDNS.name]],
             release_needs=karpenter_needs,
             charts_proven=True,
+            log_key=logs_key,
         )
         if self.karpenter is not None:
             KarpenterNodePools(
@@ -443,6 +456,43 @@ def former_access_entry_names_transform(
         )
 
     return transform
+
+
+def creator_admin_transform(enabled: bool) -> pulumi.ResourceTransform:
+    """Set whether EKS makes the cluster's creator an admin (``accessConfig.bootstrapClusterCreator
+    AdminPermissions``), which pulumi-eks always sets true on the ``aws.eks.Cluster`` it creates. EKS reads
+    it only at creation, and pulumi-eks ignores its changes: a cluster created with it keeps its
+    creator's entry until someone deletes it."""
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ != EKS_CLUSTER_TYPE:
+            return None
+        access = {
+            **(args.props.get("accessConfig") or {}),
+            "bootstrapClusterCreatorAdminPermissions": enabled,
+        }
+        return pulumi.ResourceTransformResult(props={**args.props, "accessConfig": access}, opts=args.opts)
+
+    return transform
+
+
+def check_deployer_is_admin(caller_arn: str, admin_principal_arns: Sequence[str]) -> None:
+    """Refuse a deployer that would not be an admin of the cluster it creates and installs add-ons on."""
+    if is_listed_principal(caller_arn, admin_principal_arns):
+        return
+    role = role_of_assumed_role(caller_arn)
+    principal = f"its role {role} (with the role's path, if it has one)" if role else caller_arn
+    raise StackConfigError(
+        [
+            ConfigIssue(
+                f"{CONFIG_NAMESPACE}:cluster.adminPrincipalArns",
+                f"pulumi up runs as {caller_arn}, which is not in adminPrincipalArns, and bootstrapCreatorAdmin "
+                "is false, so it could not install the add-ons through the cluster's API server",
+                f"add {principal} to adminPrincipalArns, or set cluster.bootstrapCreatorAdmin: true (for a "
+                "cluster an earlier Armful created, whose creator EKS made an admin then, true changes nothing)",
+            )
+        ]
+    )
 
 
 # Args that are not stack config: the region Pulumi's aws:region stands for, and secrets.

@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
+from armful import kms
 from armful.addons.context import DeployTime
 from armful.addons.spec import chart_reference
 from armful.component_types import ChartSourcesSpec, PoolDescription
@@ -94,6 +95,7 @@ class ClusterAddons(pulumi.ComponentResource):
         cluster_dns: Sequence[pulumi.Resource] = (),
         release_needs: Mapping[str, Sequence[pulumi.Resource]] | None = None,
         charts_proven: bool = False,
+        log_key: aws.kms.Key | None = None,
     ) -> None:
         """``cluster_dns`` (Python only): what serves the cluster's DNS, CoreDNS, when the same program
         creates it. Every release waits for it except those whose webhooks gate the others (the load
@@ -101,7 +103,10 @@ class ClusterAddons(pulumi.ComponentResource):
         ``release_needs`` (Python only): what one release alone waits for, by release name (Karpenter's
         queue and node role). Everything in ``opts.depends_on`` is waited for by every release.
         ``charts_proven`` (Python only): the caller rendered and judged these releases' charts from the
-        same sources already, before its own first registration (``ArmCluster`` does)."""
+        same sources already, before its own first registration (``ArmCluster`` does).
+        ``log_key`` (Python only): the KMS key that encrypts the add-ons' log groups, whose policy lets
+        CloudWatch Logs use it for them (``ArmCluster`` passes its cluster's); without it, the component
+        creates one of its own when an add-on has a log group."""
         # Everything that can be wrong is found before the first registration, this component's included:
         # the charts too, rendered with the final values, unless the caller already did (ArmCluster).
         with armful_errors():
@@ -145,6 +150,9 @@ class ClusterAddons(pulumi.ComponentResource):
             )
             for namespace in planned.namespaces
         }
+        log_groups = [plan.log_group.name for plan in ordered if plan.log_group is not None]
+        if log_key is None and log_groups:
+            log_key = kms.log_key(f"{name}-logs", args["cluster_name"], region, log_groups, self)
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         gates: list[pulumi.Resource] = []
         for plan in ordered:
@@ -153,11 +161,13 @@ class ClusterAddons(pulumi.ComponentResource):
             # Identity association and the role's permissions, so that its pods get working credentials.
             access: list[pulumi.Resource] = []
             if plan.log_group is not None:
+                assert log_key is not None  # made above for every release with a log group
                 access.append(
                     aws.cloudwatch.LogGroup(
                         f"{name}-{spec.release}",
                         name=plan.log_group.name,
                         retention_in_days=plan.log_group.retention_days,
+                        kms_key_id=log_key.arn,
                         opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
@@ -171,6 +181,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     cluster_name=args["cluster_name"],
                     namespace=spec.namespace,
                     identity=identity,
+                    vpc_id=args.get("vpc_id"),
                 )
                 access.append(
                     aws.eks.PodIdentityAssociation(

@@ -137,6 +137,8 @@ class ClusterSpec(TypedDict):
     """API endpoint access: private always, public only for listed CIDRs."""
     admin_principal_arns: NotRequired[Sequence[str]]
     """IAM roles or users given cluster-admin through EKS access entries."""
+    bootstrap_creator_admin: NotRequired[bool]
+    """Let EKS make whoever creates the cluster a cluster-admin outside adminPrincipalArns (EKS's own default). Off (default): only adminPrincipalArns administer the cluster, and pulumi up must run as one of them, since it installs the add-ons through the API server."""
     deletion_protection: NotRequired[bool]
     """EKS deletion protection (default true)."""
     tags: NotRequired[dict[str, str]]

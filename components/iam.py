@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from armful.addons.spec import PodIdentity, PolicyScope
+from armful.core.config import role_of_assumed_role
 
 # What a node needs and nothing more: join the cluster, run the VPC CNI, pull images from ECR.
 NODE_MANAGED_POLICIES = (
@@ -61,10 +63,11 @@ def policy_scope(
     region: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
     parent: pulumi.Resource,
+    vpc_id: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[PolicyScope]:
-    """The partition, region, account (the caller's identity) and cluster a Pod Identity role serves."""
+    """The partition, region, account (the caller's identity), cluster and VPC a Pod Identity role serves."""
     account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
-    return pulumi.Output.all(partition, region, account_id, cluster_name).apply(
+    return pulumi.Output.all(partition, region, account_id, cluster_name, vpc_id).apply(
         lambda parts: PolicyScope(*parts)
     )
 
@@ -129,9 +132,10 @@ def pod_identity_role(
     cluster_name: pulumi.Input[str],
     namespace: str,
     identity: PodIdentity,
+    vpc_id: pulumi.Input[str] | None = None,
 ) -> RoleWithPolicies:
     """A role that only EKS Pod Identity can assume, for one service account, with what one add-on needs."""
-    scope = policy_scope(partition, region, cluster_name, parent)
+    scope = policy_scope(partition, region, cluster_name, parent, vpc_id)
     role = aws.iam.Role(
         name,
         assume_role_policy=pod_identity_trust_policy(scope, namespace, identity.service_account),
@@ -168,3 +172,19 @@ def stack_region(parent: pulumi.Resource) -> pulumi.Output[str]:
     if configured:
         return pulumi.Output.from_input(configured)
     return aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+
+
+def is_listed_principal(caller_arn: str, principal_arns: Sequence[str]) -> bool:
+    """Whether requests made with ``caller_arn``'s credentials (what ``aws sts get-caller-identity``
+    prints) come from one of ``principal_arns``: a role's session is its role, matched by account and
+    name (a session's ARN leaves out the role's path; IAM role names are unique in an account), and IAM
+    names are compared regardless of case, as IAM does."""
+    role = role_of_assumed_role(caller_arn)
+    if role is None:
+        return caller_arn.lower() in {arn.lower() for arn in principal_arns}
+    account_prefix, name = role.lower().split(":role/", 1)
+    for arn in principal_arns:
+        head, separator, path = arn.lower().partition(":role/")
+        if separator and head == account_prefix and path.rsplit("/", 1)[-1] == name:
+            return True
+    return False

@@ -33,6 +33,8 @@ from armful.core.instance_catalog import instance_type as instance_type_figures
 ACCOUNT_ID = "111122223333"
 NO_DEPLOY_RENDER_KEY = "armful:charts"
 NO_DEPLOY_RENDER = {"renderAtDeploy": False}
+CALLER_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/platform-admin/armful-tests"
+"""Who runs the programs: a session of the admin role the example stacks list, as a deployer is."""
 
 
 class ImmediateExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -107,8 +109,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/armful-tests",
-                "userId": "AIDAARMFULTESTS",
+                "arn": CALLER_ARN,
+                "userId": "AROAARMFULTESTS:armful-tests",
                 "id": ACCOUNT_ID,
             }, []
         if token == "aws:index/getRegion:getRegion":

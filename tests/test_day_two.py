@@ -272,7 +272,8 @@ def test_a_version_that_is_not_an_eks_add_on_version_is_refused(version: str) ->
 
 
 def _access_entries(admins: list[str]) -> dict[str, str]:
-    mocks = _run(_set_cluster(adminPrincipalArns=admins))
+    # Lists without the deployer's role are allowed only when EKS makes the creator an admin.
+    mocks = _run(_set_cluster(adminPrincipalArns=admins, bootstrapCreatorAdmin=True))
     return {entry["principalArn"]: key for key, entry in mocks.one(CLUSTER).inputs["accessEntries"].items()}
 
 

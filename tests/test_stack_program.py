@@ -400,7 +400,7 @@ def test_cluster_admin_access_entry(example_stack: str) -> None:
 
 
 def test_secrets_encrypted_with_a_rotating_key(example_stack: str) -> None:
-    key = _program(example_stack).mocks.one("aws:kms/key:Key")
+    key = _program(example_stack).mocks.one("aws:kms/key:Key", "armful-secrets")
     assert key.inputs["enableKeyRotation"] is True
     # The harness answers a key's arn with its resource name in it.
     assert (
@@ -413,9 +413,9 @@ def test_cluster_and_key_are_protected(example_stack: str) -> None:
     """The mocks do not see resource options; the SDK keeps ``protect`` on each resource object."""
     arm_cluster = _program(example_stack).namespace["cluster"]
     assert arm_cluster.cluster._protect is True
-    keys = [child for child in arm_cluster._childResources if isinstance(child, aws.kms.Key)]
-    assert len(keys) == 1
-    assert keys[0]._protect is True
+    keys = {child._name: child for child in arm_cluster._childResources if isinstance(child, aws.kms.Key)}
+    assert set(keys) == {"armful-secrets", "armful-logs"}
+    assert keys["armful-secrets"]._protect is True
 
 
 def test_one_kubernetes_provider_for_every_in_cluster_resource(example_stack: str) -> None:

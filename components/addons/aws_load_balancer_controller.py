@@ -10,6 +10,22 @@ Chart facts for 3.5.0 (app v3.5.0) that shape this module:
   Job. Each render makes a new one unless ``keepTLSSecret`` lets the chart reuse the Secret it finds.
 - The service mutator webhook (failurePolicy Fail) sees every Service CREATE outside its own pods, so
   Services of other releases cannot be created until this controller is ready.
+
+Its IAM policy grants every action of the policy the controller publishes for v3.5.0
+(docs/install/iam_policy.json), narrowed by what the controller does (pkg/deploy, pkg/networking):
+- It tags everything it creates with ``elbv2.k8s.aws/cluster`` = its ``clusterName`` (the tracking
+  provider's stack tags, which a user's tags cannot override), so upstream's "the tag exists" conditions
+  become "the tag names this cluster", on the request's tags and on the resource's.
+- It changes ingress only on security groups in its VPC (its own, and the ENIs' groups of its targets), so
+  Authorize/RevokeSecurityGroupIngress, on any group in upstream's, need ``ec2:Vpc`` = this VPC; it
+  creates security groups only there (CreateSecurityGroup's VpcId is its ``vpcId``).
+- Every ARN names the cluster's region and account: the controller calls no other.
+What stays wider: Describe*/List* calls have no resource type (``*`` only); listeners and rules carry
+the cluster tag only while the ListenerRulesTagging feature gate is on and are named after their load
+balancer, so changing them stays open to this account and region's load balancers; targets are
+(de)registered on any target group there, since a TargetGroupBinding names groups Armful did not create;
+WAF look-ups by load balancer and SetWebAcl have no resource to name and are held to the region; Shield's
+look-up by load balancer ARN and CreateProtection stay ``*`` (``UNSCOPABLE_STATEMENTS``).
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ from typing import Any
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
 from armful.addons.security_context import restricted_container
-from armful.addons.spec import AddonSpec, PodIdentity
+from armful.addons.spec import AddonSpec, PodIdentity, PolicyScope
 from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
 
 VERSION = "3.5.0"
@@ -31,9 +47,23 @@ APP_VERSION = "v3.5.0"
 RELEASE = "aws-load-balancer-controller"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 POLICY_FILE = Path(__file__).parent / "policies" / "aws_load_balancer_controller_iam_policy.json"
-"""The controller's IAM policy from its repository (docs/install/iam_policy.json at v3.5.0)."""
+"""The controller's IAM policy, scoped to one cluster: ``{partition}``, ``{region}``, ``{account}``,
+``{cluster}`` and ``{vpc}`` stand for the cluster's own (``iam_policy`` fills them in)."""
+UNSCOPABLE_STATEMENTS = {
+    "LookUpAndCreateShieldProtections": (
+        "CKV_AWS_355",
+        "the controller asks Shield for a load balancer's protection by the load balancer's ARN "
+        "(DescribeProtection with ResourceArn), so no protection ARN is known to scope it to, and "
+        "CreateProtection has no resource type at all",
+    ),
+}
+"""The statements that keep ``*`` for an action that has a resource type, with the check that flags
+them and why no narrower resource works."""
 
 _PARTITION = re.compile(r"^aws(-[a-z]+)*$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ID = re.compile(r"^[A-Za-z0-9-]+$")
 _RESOURCES = Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")
 
 CONTROLLER = Workload(
@@ -58,11 +88,40 @@ def _policy_text() -> str:
     return POLICY_FILE.read_text(encoding="utf-8")
 
 
-def iam_policy(partition: str) -> dict[str, Any]:
-    """The controller's IAM policy with its ARNs in ``partition`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-    if not _PARTITION.fullmatch(partition):
-        raise ValueError(f"not an AWS partition: {partition!r} (expected e.g. aws, aws-cn, aws-us-gov)")
-    document: dict[str, Any] = json.loads(_policy_text().replace('"arn:aws:', f'"arn:{partition}:'))
+def iam_policy(scope: PolicyScope) -> dict[str, Any]:
+    """The controller's IAM policy for one cluster: its partition, region, account, cluster and VPC."""
+    if scope.vpc_id is None:
+        raise ValueError("the load balancer controller's policy needs the cluster's VPC")
+    for value, pattern, what in (
+        (scope.partition, _PARTITION, "an AWS partition (e.g. aws, aws-cn, aws-us-gov)"),
+        (scope.region, _REGION, "an AWS region (e.g. eu-west-1)"),
+        (scope.account_id, _ACCOUNT, "a 12-digit AWS account ID"),
+        (scope.vpc_id, _ID, "a VPC ID (letters, digits and dashes)"),
+    ):
+        if not pattern.fullmatch(value):
+            raise ValueError(f"not {what}: {value!r}")
+    if not re.fullmatch(r"[0-9A-Za-z][A-Za-z0-9_-]*", scope.cluster_name):
+        raise ValueError(f"not an EKS cluster name: {scope.cluster_name!r}")
+    names = {
+        "{partition}": scope.partition,
+        "{region}": scope.region,
+        "{account}": scope.account_id,
+        "{cluster}": scope.cluster_name,
+        "{vpc}": scope.vpc_id,
+    }
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, str):
+            for name, value in names.items():
+                node = node.replace(name, value)
+            return node
+        if isinstance(node, list):
+            return [fill(item) for item in node]
+        if isinstance(node, dict):
+            return {key: fill(item) for key, item in node.items()}
+        return node
+
+    document: dict[str, Any] = fill(json.loads(_policy_text()))
     return document
 
 
@@ -91,7 +150,7 @@ SPEC = AddonSpec(
     summary="ingress (AWS Load Balancer Controller: ALB for Ingress, NLB for Services)",
     workloads=(CONTROLLER,),
     values=values,
-    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, inline_policy=iam_policy),
+    pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, scoped_inline_policy=iam_policy),
     free_form_paths=("podDisruptionBudget",),
     chart_dir=f"aws-load-balancer-controller-{VERSION}",
     # Its Service mutating webhook fails closed: a Service created before it is ready is refused.

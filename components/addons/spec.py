@@ -66,6 +66,8 @@ class PolicyScope:
     account_id: str
     """The account the stack deploys into (the caller's identity)."""
     cluster_name: str
+    vpc_id: str | None = None
+    """The cluster's VPC, for a policy that confines network changes to it (None where none does)."""
 
     @property
     def cluster_arn(self) -> str:
@@ -81,8 +83,8 @@ class PodIdentity:
     inline_policy: Callable[[str], dict[str, Any]] | None = None
     """Given the AWS partition, the policy document; None when managed policies suffice."""
     scoped_inline_policy: Callable[[PolicyScope], dict[str, Any]] | None = None
-    """Given the partition, region, account and cluster, the policy document: for a policy that names
-    this cluster's own resources. Either this or ``inline_policy``, not both."""
+    """Given the partition, region, account, cluster and VPC, the policy document: for a policy that
+    names this cluster's own resources. Either this or ``inline_policy``, not both."""
     applies: Callable[[AddonOptions], bool] | None = None
     """Whether the add-on needs AWS access with these options; None when it always does."""
 

@@ -325,6 +325,8 @@ class ClusterConfig(ConfigModel):
     """API endpoint access: private always, public only for listed CIDRs."""
     admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = Field(default_factory=list)
     """IAM roles or users given cluster-admin through EKS access entries."""
+    bootstrap_creator_admin: bool = False
+    """Let EKS make whoever creates the cluster a cluster-admin outside adminPrincipalArns (EKS's own default). Off (default): only adminPrincipalArns administer the cluster, and pulumi up must run as one of them, since it installs the add-ons through the API server."""
     deletion_protection: bool = True
     """EKS deletion protection (default true)."""
     tags: dict[str, str] = Field(default_factory=dict)
@@ -382,6 +384,18 @@ class ClusterConfig(ConfigModel):
                 )
             first[key] = index
         return arns
+
+    @model_validator(mode="after")
+    def _someone_administers(self) -> ClusterConfig:
+        if not self.admin_principal_arns and not self.bootstrap_creator_admin:
+            raise ValueError(
+                "adminPrincipalArns is empty and bootstrapCreatorAdmin is false, so no one could reach the "
+                "cluster, and pulumi up could not install the add-ons through its API server. Fix: list in "
+                "adminPrincipalArns the IAM roles that administer the cluster, the one that runs pulumi up "
+                "among them, or set bootstrapCreatorAdmin: true to let EKS make whoever creates the cluster "
+                "its admin"
+            )
+        return self
 
     @field_validator("tags")
     @classmethod

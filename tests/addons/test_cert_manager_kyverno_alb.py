@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from armful.addons import aws_load_balancer_controller as alb
 from armful.addons import cert_manager, fluent_bit, kyverno, kyverno_policies, namespaces
 from armful.addons.context import VPC_ID, DeployTime
-from armful.addons.spec import AddonSpec
+from armful.addons.spec import AddonSpec, PolicyScope
 from armful.core.arch import Arch
 from armful.placement.workloads import WorkloadKind
 from armful.planning.releases import release_values
@@ -269,20 +269,40 @@ def test_alb_keeps_default_anti_affinity_and_places_by_selector() -> None:
 
 
 @pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
-def test_alb_iam_policy_names_the_partition(partition: str) -> None:
-    assert alb.SPEC.pod_identity is not None and alb.SPEC.pod_identity.inline_policy is not None
-    document = alb.SPEC.pod_identity.inline_policy(partition)
-    text = json.dumps(document)
+def test_alb_iam_policy_names_the_partition_region_and_account(partition: str) -> None:
+    assert alb.SPEC.pod_identity is not None and alb.SPEC.pod_identity.scoped_inline_policy is not None
+    scope = PolicyScope(partition, "eu-west-1", "444455556666", "shop", "vpc-0a1b2c3d4e5f60718")
+    document = alb.SPEC.pod_identity.scoped_inline_policy(scope)
     assert document["Version"] == "2012-10-17"
-    assert f'"arn:{partition}:' in text
-    assert all(arn.startswith(f"arn:{partition}:") for arn in _arns(document))
-    actions = {action for statement in document["Statement"] for action in _as_list(statement["Action"])}
-    assert {"elasticloadbalancing:CreateLoadBalancer", "ec2:AuthorizeSecurityGroupIngress"} <= actions
+    assert not re.search(r"\{(partition|region|account|cluster|vpc)\}", json.dumps(document))
+    for arn in _arns(document):
+        assert arn.startswith(f"arn:{partition}:"), arn
+        _, _, service, region, account, _ = arn.split(":", 5)
+        assert region in ("eu-west-1", "") and account == "444455556666", arn
+        assert service not in ("iam", "shield") or region == "", arn
 
 
-def test_alb_iam_policy_rejects_a_non_partition() -> None:
-    with pytest.raises(ValueError, match="partition"):
-        alb.iam_policy('aws", "Effect": "Deny')
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("partition", 'aws", "Effect": "Deny'),
+        ("region", "eu-west-1:*"),
+        ("account_id", "*"),
+        ("vpc_id", "vpc-1/*"),
+        ("cluster_name", "shop/*"),
+    ],
+)
+def test_alb_iam_policy_rejects_what_would_widen_an_arn(field: str, value: str) -> None:
+    scope = replace(
+        PolicyScope("aws", "eu-west-1", "444455556666", "shop", "vpc-0a1b2c3d4e5f60718"), **{field: value}
+    )
+    with pytest.raises(ValueError, match="not "):
+        alb.iam_policy(scope)
+
+
+def test_alb_iam_policy_needs_the_vpc() -> None:
+    with pytest.raises(ValueError, match="VPC"):
+        alb.iam_policy(PolicyScope("aws", "eu-west-1", "444455556666", "shop"))
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -109,6 +109,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, bool]]] = {
         "allowExtendedSupport": ("boolean", False),
         "endpoint": ("ref:EndpointSpec", False),
         "adminPrincipalArns": ("array<string>", False),
+        "bootstrapCreatorAdmin": ("boolean", False),
         "deletionProtection": ("boolean", False),
         "tags": ("map<string>", False),
         "nodeAmiRelease": ("string", False),

@@ -454,7 +454,7 @@ def test_open_internet_accepted_with_opt_in() -> None:
     config = parse_stack_config(
         _config(
             cluster={
-                "name": "shop",
+                **VALID["cluster"],
                 "endpoint": {"publicAccessCidrs": ["0.0.0.0/0"], "allowPublicInternet": True},
             }
         )

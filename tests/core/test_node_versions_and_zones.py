@@ -16,7 +16,11 @@ from armful.planning.stack_config import parse_stack_config
 
 VALID: dict[str, Any] = {
     "topology": "arm-workers",
-    "cluster": {"name": "shop", "kubernetesVersion": "1.34"},
+    "cluster": {
+        "name": "shop",
+        "kubernetesVersion": "1.34",
+        "adminPrincipalArns": ["arn:aws:iam::111122223333:role/platform-admin"],
+    },
     "systemPool": {"name": "system", "instanceTypes": ["m7i.large"]},
     "workerPools": [{"name": "apps", "instanceTypes": ["m7g.large"], "osFamily": "Bottlerocket"}],
 }

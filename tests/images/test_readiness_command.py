@@ -24,7 +24,10 @@ def write_stack(tmp_path: Path, topology: str, workloads: list[dict[str, Any]]) 
     config: dict[str, Any] = {
         "aws:region": "eu-west-1",
         "armful:topology": topology,
-        "armful:cluster": {"name": "readiness"},
+        "armful:cluster": {
+            "name": "readiness",
+            "adminPrincipalArns": ["arn:aws:iam::111122223333:role/platform-admin"],
+        },
         "armful:systemPool": {
             "name": "system",
             "instanceTypes": ["m7g.large" if topology != "arm-workers" else "m7i.large"],

@@ -40,7 +40,10 @@ def small_cluster(**changes: Any) -> dict[str, Any]:
     """all-arm, no Helm add-ons: only EKS's own pods, so each case below controls what else runs."""
     raw: dict[str, Any] = {
         "topology": "all-arm",
-        "cluster": {"name": "capacity"},
+        "cluster": {
+            "name": "capacity",
+            "adminPrincipalArns": ["arn:aws:iam::111122223333:role/platform-admin"],
+        },
         "systemPool": {"name": "system", "instanceTypes": ["m7g.large"], "minSize": 2, "maxSize": 4},
         "workerPools": [{"name": "apps", "instanceTypes": ["m7g.xlarge"], "minSize": 2, "maxSize": 6}],
         "addons": copy.deepcopy(NO_ADDONS),
