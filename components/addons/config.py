@@ -12,6 +12,15 @@ from armful.addons.registry import ADDONS
 from armful.addons.spec import AddonSpec, ValuesOverrides
 from armful.core.config_base import ConfigModel
 
+NETWORK_POLICIES_KEY = "networkPolicies"
+
+
+class NetworkPoliciesConfig(ConfigModel):
+    """NetworkPolicies for the add-ons' pods, enforced by the VPC CNI's network policy agent."""
+
+    enabled: bool = True
+    """On (default): the VPC CNI enforces network policies, and every namespace Armful creates (and Armful's pods in kube-system) admits only the flows its add-ons need; off: no NetworkPolicy, and the VPC CNI's network policy support stays off."""
+
 
 class _AddonsBase(ConfigModel):
     def options_for(self, spec: AddonSpec | ManagedAddonSpec) -> ValuesOverrides:
@@ -21,8 +30,15 @@ class _AddonsBase(ConfigModel):
         return [spec for spec in ADDONS if self.options_for(spec).enabled]
 
     def helm_args(self) -> dict[str, Any]:
-        """The Helm add-ons' options, as ClusterAddons takes them (camelCase keys)."""
-        return {spec.key: self.options_for(spec).model_dump(by_alias=True) for spec in ADDONS}
+        """The Helm add-ons' options and the network policy switch, as ClusterAddons takes them (camelCase
+        keys)."""
+        return {
+            **{spec.key: self.options_for(spec).model_dump(by_alias=True) for spec in ADDONS},
+            NETWORK_POLICIES_KEY: getattr(self, to_snake(NETWORK_POLICIES_KEY)).model_dump(by_alias=True),
+        }
+
+    def network_policies_enabled(self) -> bool:
+        return bool(getattr(self, to_snake(NETWORK_POLICIES_KEY)).enabled)
 
     def managed_args(self) -> dict[str, Any]:
         """The options of the EKS managed add-ons EksManagedAddons installs, as it takes them (camelCase
@@ -71,5 +87,11 @@ AddonsConfig = create_model(  # type: ignore[call-overload]
             Field(default_factory=spec.options, description=spec.summary),
         )
         for spec in MANAGED_ADDONS
+    },
+    **{
+        to_snake(NETWORK_POLICIES_KEY): (
+            NetworkPoliciesConfig,
+            Field(default_factory=NetworkPoliciesConfig, description=NetworkPoliciesConfig.__doc__),
+        )
     },
 )

@@ -25,6 +25,7 @@ from armful.core.pool_planner import topology_issue, workers_of_every_arch_issue
 from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
 from armful.planning.component_args import ArgsError, cluster_name_issues
+from armful.planning.network_policies_plan import PlannedPolicy, needs_vpc_cidrs, plan_network_policies
 from armful.planning.plan import PlanError
 from armful.planning.releases import (
     PlacementEntry,
@@ -40,6 +41,7 @@ class AddonsPlan:
 
     releases: tuple[ReleasePlan, ...]
     placement: tuple[PlacementEntry, ...]
+    network_policies: tuple[PlannedPolicy, ...] = ()
 
 
 # The arg that supplies each deploy-time placeholder a plan can hold: the VPC, and each add-on's secrets.
@@ -213,7 +215,19 @@ def plan_cluster_addons(
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these add-ons")
     raise_for_missing_deploy_time_args(releases, args)
-    return AddonsPlan(tuple(releases), tuple(placement))
+    policies = plan_network_policies(releases, addons)
+    if needs_vpc_cidrs(policies) and args.get("vpc_id") is None:
+        raise ArgsError(
+            [
+                ConfigIssue(
+                    "vpc_id",
+                    "the add-ons' NetworkPolicies admit the control plane and the nodes by the VPC's CIDR "
+                    "blocks, and vpc_id, which names the VPC, is not given",
+                    "give vpc_id, or set addons.networkPolicies.enabled: false",
+                )
+            ]
+        )
+    return AddonsPlan(tuple(releases), tuple(placement), policies)
 
 
 def raise_for_missing_deploy_time_args(releases: Sequence[ReleasePlan], args: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
 from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capacity, user_pod_groups
 from armful.planning.network_plan import network_description
+from armful.planning.network_policies_plan import PlannedPolicy, plan_network_policies
 from armful.planning.releases import (
     ManagedAddonPlan,
     PlacementEntry,
@@ -104,6 +105,7 @@ class Plan:
     workloads: tuple[WorkloadPlacement, ...] = ()
     capacity: tuple[PoolCapacity, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    network_policies: tuple[PlannedPolicy, ...] = ()
 
     @property
     def topology(self) -> Topology:
@@ -168,7 +170,12 @@ class Plan:
             "topology": self.topology.value,
             "verdict": self.verdict().to_json(),
             "cluster": self.cluster_json(),
-            "network": network_description(self.config.network),
+            "network": {
+                **network_description(self.config.network),
+                "network_policies": network_policies_json(
+                    self.config.addons.network_policies_enabled(), self.network_policies
+                ),
+            },
             "pools": [pool.to_json() for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
             "placement": [entry.to_json() for entry in self.placement],
@@ -177,6 +184,16 @@ class Plan:
             "capacity": [pool.to_json() for pool in self.capacity],
             "findings": [finding.to_json() for finding in self.findings],
         }
+
+
+def network_policies_json(enabled: bool, policies: Sequence[PlannedPolicy]) -> dict[str, Any]:
+    """The switch, whether the VPC CNI enforces policies, and every NetworkPolicy as ``pulumi up`` applies it."""
+    return {
+        "enabled": enabled,
+        "vpc_cni_enforces": enabled,
+        "namespaces": sorted({policy.namespace for policy in policies}),
+        "policies": [policy.to_json() for policy in policies],
+    }
 
 
 def build_plan(
@@ -213,6 +230,7 @@ def build_plan(
     groups = addon_pod_groups(addons, all_placement, pools) + user_pod_groups(config.workloads, workloads)
     capacity, capacity_findings = plan_capacity(pools, groups)
     return Plan(
+        network_policies=plan_network_policies(releases, config.addons),
         stack=stack,
         region=region,
         config=config,
