@@ -78,11 +78,11 @@ _PRIVATE_ONLY = "off (run pulumi up and kubectl from inside the VPC, or over a V
 
 def network_policies_line(plan: Plan) -> str:
     if not plan.config.addons.network_policies_enabled():
-        return "  network policies: off (armful:addons.networkPolicies.enabled: false); every pod reaches every pod"
+        return "  network policies: off (armful:addons.networkPolicies.enabled: false): no NetworkPolicy, vpc-cni enforces none"
     namespaces = sorted({policy.namespace for policy in plan.network_policies})
     return (
-        f"  network policies: on, enforced by the VPC CNI; {len(plan.network_policies)} NetworkPolicies admit "
-        f"only the add-ons' own flows in {', '.join(namespaces)}"
+        f"  network policies: on, enforced by the VPC CNI; {len(plan.network_policies)} NetworkPolicies let "
+        f"Armful's pods in {', '.join(namespaces)} send and receive only what their add-ons need"
     )
 
 

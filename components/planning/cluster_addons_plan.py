@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from armful.addons.config import AddonsConfig
+from armful.addons.config import NETWORK_POLICIES_KEY, AddonsConfig
 from armful.addons.context import VPC_ID
 from armful.addons.eks_managed import MANAGED_ADDONS
 from armful.addons.registry import ADDONS, SECRETS
@@ -261,13 +261,24 @@ def misplaced_addon_keys(
     other_kind = ADDONS if takes_managed else MANAGED_ADDONS
     theirs = {spec.key for spec in other_kind} | {to_snake(spec.key) for spec in other_kind}
     elsewhere = "ClusterAddons" if takes_managed else "EksManagedAddons"
-    return [
+    kind = "a Helm add-on" if takes_managed else "an EKS managed add-on"
+    # The network policy switch is ClusterAddons' too: EksManagedAddons would ignore it.
+    switch = {NETWORK_POLICIES_KEY, to_snake(NETWORK_POLICIES_KEY)} if takes_managed else set()
+    issues = [
         ConfigIssue(
             f"addons.{key}",
-            f"{key} is {'a Helm add-on' if takes_managed else 'an EKS managed add-on'}, which {component} does "
-            "not install",
+            f"{key} is {kind}, which {component} does not install",
             f"give it to {elsewhere} (ArmCluster takes both)",
         )
         for key in args.get("addons") or {}
         if key in theirs
+    ]
+    return issues + [
+        ConfigIssue(
+            f"addons.{key}",
+            f"{key} switches the add-ons' NetworkPolicies, which {component} does not apply",
+            f"give it to {elsewhere} (ArmCluster takes both)",
+        )
+        for key in args.get("addons") or {}
+        if key in switch
     ]

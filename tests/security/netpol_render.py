@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from example_stacks import EXAMPLE_STACKS, ROOT, stack_file_config
+from example_stacks import EXAMPLE_STACKS, stack_file_config
+from render.test_real_charts import SDK_REASON, chart_archives
 
 from armful.planning.plan import Plan, build_plan
 from armful.planning.releases import render_placeholders
 from armful.planning.stack_config import stack_config_from_pulumi
 
-SDK_REASON = "rendering the charts needs helm-python-sdk: pip install -r requirements-render.txt"
 EVERY_OPTION = "arm-workers+every-optional-flow"
 """arm-workers with falcosidekick, the collector as an agent exporting to an OTLP backend."""
 OPTIONS = {
@@ -28,15 +26,6 @@ OPTIONS = {
         "otlpEndpoint": "tempo.tracing:4317",
     },
 }
-
-
-def chart_archives() -> Path:
-    folder = Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", ROOT.parent / "shared" / "chart-archives"))
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(
-            f"pinned chart archives not found: {folder} (set ARMFUL_CHART_ARCHIVES_DIR to the chart-archives folder)"
-        )
-    return folder
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,17 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from example_stacks import EXAMPLE_STACKS
 from netpol_flows import APPLICATION, INTERNET, Need, Needs, World, build_world
-from netpol_render import RenderedStack, rendered_stack
+from netpol_render import EVERY_OPTION, RenderedStack, rendered_stack
 from netpol_semantics import Cluster, Flow
 
 from armful.planning.network_policies_plan import with_vpc_cidrs
+
+
+@pytest.fixture(params=[*EXAMPLE_STACKS, EVERY_OPTION])
+def rendered(request: pytest.FixtureRequest) -> RenderedStack:
+    return rendered_stack(request.param)
 
 
 def policies_in_force(stack: RenderedStack, world: World) -> list[dict[str, Any]]:
