@@ -18,12 +18,14 @@ import pytest
 from example_stacks import GRAFANA_PASSWORD, ROOT, SECRET_KEYS, run_stack_program, stack_file_config
 from pulumi_harness import RecordingMocks, reveal, run_program
 
+from armful.addons.eks_managed import MANAGED_ADDONS
 from armful.addons.registry import BY_RELEASE
 from armful.cluster_addons import ClusterAddons
 from armful.core.errors import StackConfigError
 from armful.planning.stack_plan import plan_stack
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+BY_RELEASE_MANAGED = {spec.name: spec for spec in MANAGED_ADDONS}
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER = "eks:index:Cluster"
 GET_VPC = "aws:ec2/getVpc:getVpc"
@@ -158,3 +160,20 @@ def test_eks_managed_addons_refuses_the_switch_it_would_ignore() -> None:
         plan_eks_managed_addons({"pools": pools, "addons": {"networkPolicies": {"enabled": False}}})
     (issue,) = raised.value.issues
     assert issue.path == "addons.networkPolicies" and "ClusterAddons" in issue.fix
+
+
+@pytest.mark.parametrize("version", ["v1.13.4-eksbuild.1", "v1.14.0-eksbuild.2"])
+def test_a_vpc_cni_too_old_to_enforce_them_is_refused_before_anything_exists(version: str) -> None:
+    from armful.planning.stack_config import parse_stack_config
+
+    config = {
+        key.removeprefix("armful:"): value
+        for key, value in stack_file_config("all-arm").items()
+        if key.startswith("armful:")
+    }
+    with pytest.raises(StackConfigError) as raised:
+        parse_stack_config({**config, "addons": {"vpcCni": {"version": version}}})
+    (issue,) = raised.value.issues
+    assert issue.path == "armful:addons" and version in issue.problem and "v1.14.0-eksbuild.3" in issue.fix
+    allowed = {**config, "addons": {"vpcCni": {"version": version}, "networkPolicies": {"enabled": False}}}
+    assert parse_stack_config(allowed).addons.managed_version(BY_RELEASE_MANAGED["vpc-cni"]) == version
