@@ -248,7 +248,11 @@ class ArmCluster(pulumi.ComponentResource):
             # Left alone, pulumi-eks installs these at the newest version, so any `pulumi up` after AWS
             # publishes one rolls the CNI on every node. EKS's default for the Kubernetes version (or the
             # version pinned) moves only with the cluster.
-            vpc_cni_options={"addon_version": self._managed_addon_version(VPC_CNI)},
+            # With network policies on, the VPC CNI's configuration values turn its policy agent on.
+            vpc_cni_options={
+                "addon_version": self._managed_addon_version(VPC_CNI),
+                **self._configuration_values(VPC_CNI),
+            },
             kube_proxy_addon_options={"version": self._managed_addon_version(KUBE_PROXY)},
             deletion_protection=cluster_config.deletion_protection,
             tags=cluster_config.tags or None,
@@ -418,6 +422,11 @@ class ArmCluster(pulumi.ComponentResource):
                 "grafana_admin_password": self.grafana_admin_password,
             }
         )
+
+    def _configuration_values(self, spec: ManagedAddonSpec) -> dict[str, Any]:
+        """The planned configuration values of an add-on the cluster creates, as pulumi-eks takes them."""
+        values = next(addon for addon in self.plan.managed_addons if addon.spec == spec).configuration_values
+        return {"configuration_values": values} if values else {}
 
     def _managed_addon_version(self, spec: ManagedAddonSpec) -> pulumi.Input[str]:
         """The version of an add-on the cluster creates: the one pinned, else EKS's default for the

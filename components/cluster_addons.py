@@ -44,6 +44,12 @@ from armful.planning.cluster_addons_plan import (
     release_order,
 )
 from armful.planning.component_args import ArgsError, unknown_arg_issues
+from armful.planning.network_policies_plan import (
+    PlannedPolicy,
+    needs_vpc_cidrs,
+    vpc_cidr_blocks,
+    with_vpc_cidrs,
+)
 from armful.planning.releases import ReleasePlan
 from armful.planning.stack_config import decode_config_value
 from armful.render.deploy_check import check_chart_files, check_charts_before_deploy
@@ -224,6 +230,9 @@ class ClusterAddons(pulumi.ComponentResource):
             )
             if spec.gates_other_releases:
                 gates.append(self.releases[spec.release])
+        self.network_policies = network_policy_resources(
+            name, planned.network_policies, self.releases, args.get("vpc_id"), provider, inherited, self
+        )
         self.release_names = pulumi.Output.from_input(list(self.releases))
         self.placement = pulumi.Output.from_input(
             {f"{entry.release}/{entry.workload}": list(entry.pools) for entry in planned.placement}
@@ -310,6 +319,49 @@ def prove_charts(
         for warning in warnings:
             pulumi.log.warn(f"[{warning.code}] {warning.message}")
     return sources
+
+
+def network_policy_resources(
+    name: str,
+    policies: Sequence[PlannedPolicy],
+    releases: Mapping[str, pulumi.Resource],
+    vpc_id: pulumi.Input[str] | None,
+    provider: pulumi.ProviderResource | None,
+    inherited: pulumi.ResourceOptions,
+    parent: pulumi.Resource,
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Each planned NetworkPolicy, once the release it is for has created its namespace; the VPC's CIDR
+    blocks (where the control plane and the nodes are) are read from the VPC itself."""
+    cidrs: pulumi.Output[list[str]] | None = None
+    if needs_vpc_cidrs(policies):
+        vpc = aws.ec2.get_vpc_output(id=vpc_id, opts=pulumi.InvokeOutputOptions(parent=parent))
+        cidrs = vpc.apply(
+            lambda found: vpc_cidr_blocks(
+                found.cidr_block,
+                [(block.cidr_block, block.state) for block in found.cidr_block_associations or ()],
+            )
+        )
+    resources = []
+    for policy in policies:
+        spec: pulumi.Input[Any] = policy.manifest["spec"]
+        if cidrs is not None:
+            spec = cidrs.apply(
+                lambda blocks, manifest=policy.manifest: with_vpc_cidrs(manifest, blocks)["spec"]
+            )
+        resources.append(
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy.namespace}-{policy.name}",
+                metadata=policy.manifest["metadata"],
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(
+                    inherited,
+                    pulumi.ResourceOptions(
+                        parent=parent, provider=provider, depends_on=[releases[policy.release]]
+                    ),
+                ),
+            )
+        )
+    return resources
 
 
 def inherited_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:

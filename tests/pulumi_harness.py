@@ -89,6 +89,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     ami_release: str = "20260401"
     """The AMI release EKS publishes today: AL2023's release is ``<kubernetes>.0-<this>``, Bottlerocket's
     ``1.55.0-<this>``."""
+    vpc_cidr_blocks: tuple[str, ...] = ("10.0.0.0/16", "100.64.0.0/16")
+    """What getVpc answers for any VPC: its primary IPv4 block, then a secondary one."""
     registrations: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     unknown_invokes: list[str] = field(default_factory=list)
@@ -148,6 +150,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "name": cluster,
                 "id": cluster,
                 "vpcConfig": {"clusterSecurityGroupId": f"sg-eks-{cluster}"},
+            }, []
+        if token == "aws:ec2/getVpc:getVpc":
+            # A VPC with a secondary block: NetworkPolicies must admit both.
+            return {
+                "id": args.args["id"],
+                "cidrBlock": self.vpc_cidr_blocks[0],
+                "cidrBlockAssociations": [
+                    {"associationId": f"vpc-cidr-assoc-{index}", "cidrBlock": cidr, "state": "associated"}
+                    for index, cidr in enumerate(self.vpc_cidr_blocks)
+                ],
             }, []
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             # EKS answers its default version for the Kubernetes version, or the newest with mostRecent.

@@ -244,7 +244,7 @@ def test_every_managed_add_on_runs_a_version_the_user_pins_or_eks_default() -> N
 
     mocks = _run(pin)
     cluster = mocks.one(CLUSTER).inputs
-    assert cluster["vpcCniOptions"] == {"addonVersion": "v1.20.4-eksbuild.2"}
+    assert cluster["vpcCniOptions"]["addonVersion"] == "v1.20.4-eksbuild.2"
     assert cluster["kubeProxyAddonOptions"]["version"] == "v1.35.0-eksbuild.2"
     versions = {a.inputs["addonName"]: a.inputs["addonVersion"] for a in mocks.of_type(ADDON)}
     assert versions["coredns"] == "v1.12.4-eksbuild.1"

@@ -45,6 +45,8 @@ class AddonContext:
     vpc_id: str | DeployTime = VPC_ID
     enabled_addons: tuple[AddonSpec, ...] = ()
     """Every add-on the plan installs, this one included (for add-ons that act on the others' pods)."""
+    network_policies: bool = False
+    """Whether Armful's NetworkPolicies are on (``armful:addons.networkPolicies``), which the VPC CNI enforces."""
 
     @property
     def cluster_arches(self) -> frozenset[Arch]:

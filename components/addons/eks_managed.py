@@ -139,12 +139,22 @@ POD_IDENTITY_AGENT = "eks-pod-identity-agent"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 
+
+def _vpc_cni_values(context: AddonContext) -> dict[str, Any]:
+    """The network policy agent (the aws-eks-nodeagent container of every aws-node pod, VPC CNI 1.14 and
+    later) enforces NetworkPolicies only when this is on; EKS runs the policy controller itself. It needs
+    kernel 5.10 and a mounted BPF file system, which AL2023 and Bottlerocket have on both arches. Pods
+    start in its standard mode, allowed everything until their policies are in place."""
+    return {"enableNetworkPolicy": "true"} if context.network_policies else {}
+
+
 VPC_CNI = ManagedAddonSpec(
     name="vpc-cni",
     key="vpcCni",
     workloads=(_eks_daemonset("aws-node", AWS_NODE_REQUESTS),),
     summary="pod networking (aws-node on every node)",
     cluster_version_arg="vpc_cni_options.addon_version",
+    values=_vpc_cni_values,
 )
 KUBE_PROXY = ManagedAddonSpec(
     name="kube-proxy",

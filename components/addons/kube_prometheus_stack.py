@@ -74,6 +74,8 @@ OPERATOR = Workload(
     path=("prometheusOperator",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="256Mi")),
+    # The chart names the operator's pods after the release (its Service selects them by these).
+    pod_labels={"app": f"{RELEASE}-operator", "release": RELEASE},
 )
 
 # Two hook Jobs (admission-create pre-install, admission-patch post-install) share these keys; an

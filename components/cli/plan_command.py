@@ -76,6 +76,16 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
 _PRIVATE_ONLY = "off (run pulumi up and kubectl from inside the VPC, or over a VPN or peering to it)"
 
 
+def network_policies_line(plan: Plan) -> str:
+    if not plan.config.addons.network_policies_enabled():
+        return "  network policies: off (armful:addons.networkPolicies.enabled: false): no NetworkPolicy, vpc-cni enforces none"
+    namespaces = sorted({policy.namespace for policy in plan.network_policies})
+    return (
+        f"  network policies: on, enforced by the VPC CNI; {len(plan.network_policies)} NetworkPolicies let "
+        f"Armful's pods in {', '.join(namespaces)} send and receive only what their add-ons need"
+    )
+
+
 def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
     config = plan.config
     lines = [
@@ -87,6 +97,7 @@ def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
         "",
         "Network",
         *network_lines(network_description(config.network)),
+        network_policies_line(plan),
         "",
         "Node pools",
         render_table(

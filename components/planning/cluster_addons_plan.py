@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from armful.addons.config import AddonsConfig
+from armful.addons.config import NETWORK_POLICIES_KEY, AddonsConfig
 from armful.addons.context import VPC_ID
 from armful.addons.eks_managed import MANAGED_ADDONS
 from armful.addons.registry import ADDONS, SECRETS
@@ -25,6 +25,7 @@ from armful.core.pool_planner import topology_issue, workers_of_every_arch_issue
 from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
 from armful.planning.component_args import ArgsError, cluster_name_issues
+from armful.planning.network_policies_plan import PlannedPolicy, needs_vpc_cidrs, plan_network_policies
 from armful.planning.plan import PlanError
 from armful.planning.pod_security import NamespacePlan, plan_namespaces
 from armful.planning.releases import (
@@ -43,6 +44,7 @@ class AddonsPlan:
     placement: tuple[PlacementEntry, ...]
     namespaces: tuple[NamespacePlan, ...] = ()
     """The namespaces the releases create, each with its Pod Security level."""
+    network_policies: tuple[PlannedPolicy, ...] = ()
 
 
 # The arg that supplies each deploy-time placeholder a plan can hold: the VPC, and each add-on's secrets.
@@ -216,7 +218,19 @@ def plan_cluster_addons(
     if any(finding.level is FindingLevel.ERROR for finding in findings):
         raise PlanError(findings, subject="these add-ons")
     raise_for_missing_deploy_time_args(releases, args)
-    return AddonsPlan(tuple(releases), tuple(placement), plan_namespaces(releases))
+    policies = plan_network_policies(releases, addons)
+    if needs_vpc_cidrs(policies) and args.get("vpc_id") is None:
+        raise ArgsError(
+            [
+                ConfigIssue(
+                    "vpc_id",
+                    "the add-ons' NetworkPolicies admit the control plane and the nodes by the VPC's CIDR "
+                    "blocks, and vpc_id, which names the VPC, is not given",
+                    "give vpc_id, or set addons.networkPolicies.enabled: false",
+                )
+            ]
+        )
+    return AddonsPlan(tuple(releases), tuple(placement), plan_namespaces(releases), policies)
 
 
 def raise_for_missing_deploy_time_args(releases: Sequence[ReleasePlan], args: Mapping[str, Any]) -> None:
@@ -250,13 +264,24 @@ def misplaced_addon_keys(
     other_kind = ADDONS if takes_managed else MANAGED_ADDONS
     theirs = {spec.key for spec in other_kind} | {to_snake(spec.key) for spec in other_kind}
     elsewhere = "ClusterAddons" if takes_managed else "EksManagedAddons"
-    return [
+    kind = "a Helm add-on" if takes_managed else "an EKS managed add-on"
+    # The network policy switch is ClusterAddons' too: EksManagedAddons would ignore it.
+    switch = {NETWORK_POLICIES_KEY, to_snake(NETWORK_POLICIES_KEY)} if takes_managed else set()
+    issues = [
         ConfigIssue(
             f"addons.{key}",
-            f"{key} is {'a Helm add-on' if takes_managed else 'an EKS managed add-on'}, which {component} does "
-            "not install",
+            f"{key} is {kind}, which {component} does not install",
             f"give it to {elsewhere} (ArmCluster takes both)",
         )
         for key in args.get("addons") or {}
         if key in theirs
+    ]
+    return issues + [
+        ConfigIssue(
+            f"addons.{key}",
+            f"{key} switches the add-ons' NetworkPolicies, which {component} does not apply",
+            f"give it to {elsewhere} (ArmCluster takes both)",
+        )
+        for key in args.get("addons") or {}
+        if key in switch
     ]

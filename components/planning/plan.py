@@ -22,6 +22,7 @@ from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capaci
 from armful.planning.elastic_capacity import ElasticCapacity, fits_elastically, plan_elastic_capacity
 from armful.planning.karpenter_plan import plan_karpenter_node_pools
 from armful.planning.network_plan import network_description
+from armful.planning.network_policies_plan import PlannedPolicy, plan_network_policies
 from armful.planning.releases import (
     ManagedAddonPlan,
     PlacementEntry,
@@ -110,6 +111,7 @@ class Plan:
     node_pools: tuple[NodePoolPlan, ...] = ()
     """Karpenter's NodePools; each is also in ``pools``, as placement sees it."""
     elastic_capacity: tuple[ElasticCapacity, ...] = ()
+    network_policies: tuple[PlannedPolicy, ...] = ()
 
     @property
     def topology(self) -> Topology:
@@ -179,7 +181,12 @@ class Plan:
             "topology": self.topology.value,
             "verdict": self.verdict().to_json(),
             "cluster": self.cluster_json(),
-            "network": network_description(self.config.network),
+            "network": {
+                **network_description(self.config.network),
+                "network_policies": network_policies_json(
+                    self.config.addons.network_policies_enabled(), self.network_policies
+                ),
+            },
             "pools": [self._pool_json(pool) for pool in self.pools],
             "releases": [release.to_json() for release in self.releases],
             "placement": [entry.to_json() for entry in self.placement],
@@ -194,6 +201,16 @@ class Plan:
         if pool.provisioner is Provisioner.KARPENTER:
             return next(node_pool for node_pool in self.node_pools if node_pool.name == pool.name).to_json()
         return pool.to_json()
+
+
+def network_policies_json(enabled: bool, policies: Sequence[PlannedPolicy]) -> dict[str, Any]:
+    """The switch, whether the VPC CNI enforces policies, and every NetworkPolicy as ``pulumi up`` applies it."""
+    return {
+        "enabled": enabled,
+        "vpc_cni_enforces": enabled,
+        "namespaces": sorted({policy.namespace for policy in policies}),
+        "policies": [policy.to_json() for policy in policies],
+    }
 
 
 def build_plan(
@@ -234,6 +251,7 @@ def build_plan(
     capacity, capacity_findings = plan_capacity(pools, groups, overflow)
     elastic, elastic_findings = plan_elastic_capacity(node_pools, groups)
     return Plan(
+        network_policies=plan_network_policies(releases, config.addons),
         stack=stack,
         region=region,
         config=config,

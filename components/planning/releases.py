@@ -310,7 +310,9 @@ def plan_managed_addons(
     plans, placement, findings = [], [], []
     for spec in MANAGED_ADDONS:
         options = addons.options_for(spec)
-        context = AddonContext(tuple(pools), cluster_name, region, options)
+        context = AddonContext(
+            tuple(pools), cluster_name, region, options, network_policies=addons.network_policies_enabled()
+        )
         values = release_values(spec, context)
         entries, addon_findings = place_release(spec, values, pools, topology)
         plans.append(ManagedAddonPlan(spec, values, addons.managed_version(spec)))

@@ -243,6 +243,7 @@ def cluster_addons(charts: Any, addons: dict[str, Any]) -> RecordingMocks:
     args = {
         "cluster_name": "theirs",
         "region": "us-east-2",
+        "vpc_id": "vpc-theirs",
         "topology": "all-arm",
         "pools": POOLS,
         "kubeconfig": "{}",
