@@ -96,7 +96,17 @@ POOL_KEYS = {
     "ami_release",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
-PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed", "namespace", "replicas"}
+PLACEMENT_KEYS = {
+    "release",
+    "workload",
+    "kind",
+    "pools",
+    "hook",
+    "eks_managed",
+    "namespace",
+    "replicas",
+    "images",
+}
 FINDING_KEYS = {"level", "code", "message"}
 
 
@@ -183,6 +193,7 @@ def test_json_matches_the_contract(capsys: pytest.CaptureFixture[str], stack: st
     for entry in document["placement"]:
         assert set(entry) == PLACEMENT_KEYS
         assert set(entry["pools"]) <= {pool["name"] for pool in pools}
+        assert entry["images"] and all(isinstance(image, str) for image in entry["images"])
     for finding in document["findings"]:
         assert set(finding) == FINDING_KEYS
         assert finding["level"] in {"error", "warning"}
