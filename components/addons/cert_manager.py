@@ -159,17 +159,7 @@ STARTUP_API_CHECK = Workload(
     templates=("templates/startupapicheck-job.yaml",),
 )
 
-_INSTALL_CRDS = Switch(("installCRDs",), default=False)
 REFUSALS = (
-    # Armful installs the CRDs with crds.enabled, so the deprecated key cannot be added beside it.
-    ChartRefusal(
-        (_INSTALL_CRDS, Switch(("crds", "enabled"), default=False)),
-        "ERROR: the deprecated .installCRDs option cannot be enabled at the same time as its replacement "
-        ".crds.enabled",
-        ("installCRDs",),
-        "remove installCRDs: Armful installs the CRDs with crds.enabled (and keeps them with crds.keep)",
-        "templates/_helpers.tpl",
-    ),
     ChartRefusal(
         (
             Switch(("prometheus", "enabled"), default=True),

@@ -167,7 +167,7 @@ class ImageKeys:
     """What the template uses when the tag is empty (``.Chart.AppVersion``); "" leaves the tag out."""
     tag_suffix: tuple[Condition, str] | None = None
     """Text the template appends to the tag when a condition holds (node-exporter's ``-distroless``)."""
-    defaults: Mapping[ValuesPath, Any] = field(default_factory=dict)
+    defaults: Mapping[ValuesPath, Any] = field(default_factory=dict, hash=False)
 
     def _read(self, values: Mapping[str, Any], path: ValuesPath | None) -> str:
         if path is None:

@@ -29,14 +29,15 @@ def image_needs(plan: Plan) -> list[ImageNeed]:
     needs: dict[str, ImageNeed] = {}
     pools = {pool.name: pool for pool in plan.pools}
     # The images the final values run (overrides, sidecars and init containers included), of the Helm
-    # releases' workloads that exist with those values; EKS pulls its add-ons' images from its own registry.
+    # releases' workloads that exist with those values, on every pool their pods may be scheduled on;
+    # EKS pulls its add-ons' images from its own registry.
     for entry in plan.placement:
         if entry.eks_managed:
             continue
         for image in entry.images:
             need = needs.setdefault(image, ImageNeed(image))
             need.used_by.append(f"{entry.release}/{entry.workload}")
-            need.pools.update({name: pools[name] for name in entry.pools})
+            need.pools.update({name: pools[name] for name in entry.targets})
     workers = {pool.name: pool for pool in plan.pools if pool.role is PoolRole.WORKERS}
     for workload in plan.workloads:
         for image in workload.images:

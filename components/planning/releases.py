@@ -75,6 +75,9 @@ class PlacementEntry:
     """Pods it runs; None for a node agent, which runs one on every node it reaches."""
     images: tuple[str, ...] = ()
     """Every image its pods pull with the final values (init containers and sidecars included)."""
+    targets: tuple[str, ...] = ()
+    """The pools whose filters take its pods, whatever their arch: each of its images needs a build for
+    every one of them (``pools`` leaves out those where an image lacks one)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -280,6 +283,7 @@ def place_release(
                 namespace=spec.namespace,
                 replicas=None if workload.kind.is_node_agent else replicas_of(workload, values, spec.key),
                 images=tuple(images),
+                targets=tuple(verdict.pool for verdict in verdicts if verdict.schedulable),
             )
         )
         subject = f"{spec.release} {workload.kind.value} {workload.name}"
@@ -391,12 +395,16 @@ def plan_releases(
         release = ReleasePlan(spec, release_values(spec, context, image_arches), log_group, identity)
         refused += refusal_issues(spec, release.values)
         refused += schema_issues(spec, render_placeholders(release.values))
-        entries, release_findings = place_release(spec, release.values, pools, topology, image_arches)
         releases.append(release)
-        placement += entries
-        findings += release_findings + undeclared_findings(spec, release.values, context.options.values)
+    # What the charts refuse comes first: Helm would stop there, before any pod exists.
     if refused:
         raise StackConfigError(refused)
+    for release in releases:
+        spec = release.spec
+        entries, release_findings = place_release(spec, release.values, pools, topology, image_arches)
+        placement += entries
+        findings += release_findings
+        findings += undeclared_findings(spec, release.values, addons.options_for(spec).values)
     return releases, placement, findings
 
 

@@ -9,9 +9,9 @@ stack config is parsed, so that ``plan`` and the stack program refuse the same o
   Bottlerocket's lockdown).
 - Volumes use the StorageClass Armful creates (``gp3``): a claim naming another stays Pending, and the
   atomic release fails ``pulumi up``.
-- Values a chart's templates refuse with ``fail`` (kyverno's ``replicas: 0``, cert-manager's
-  ``installCRDs`` beside ``crds.enabled``) are refused with the chart's own message, on the release's final
-  values (``refusal_issues``, which planning calls once the values are merged).
+- Values a chart's templates refuse with ``fail`` (kyverno's ``replicas: 0``, cert-manager's PodMonitor
+  beside a ServiceMonitor) are refused with the chart's own message, on the release's final values
+  (``refusal_issues``, which planning calls once the values are merged).
 
 The module also says the add-ons' own value patterns in words (``describe_pattern``).
 """
