@@ -96,6 +96,8 @@ class Switch:
 
 @dataclass(frozen=True)
 class Not:
+    """The template's ``not``: on when the condition is off (``not .Values.useStatefulSet``)."""
+
     condition: Condition
 
     def holds(self, values: Mapping[str, Any]) -> bool:
@@ -107,10 +109,12 @@ class Not:
 
 @dataclass(frozen=True)
 class AllOf:
+    """The template's ``and``."""
+
     conditions: tuple[Condition, ...]
 
     def holds(self, values: Mapping[str, Any]) -> bool:
-        return all(condition.holds(values) for condition in self.conditions)
+        return all_hold(self.conditions, values)
 
     def switches(self) -> tuple[Switch, ...]:
         return tuple(switch for condition in self.conditions for switch in condition.switches())
@@ -118,6 +122,8 @@ class AllOf:
 
 @dataclass(frozen=True)
 class AnyOf:
+    """The template's ``or``."""
+
     conditions: tuple[Condition, ...]
 
     def holds(self, values: Mapping[str, Any]) -> bool:
@@ -365,5 +371,5 @@ class Workload:
         return tuple(dict.fromkeys(refs))
 
     def declared_image(self, ref: str) -> Image | None:
-        """The declared image whose chart default is ``ref``."""
+        """The declared image whose reference at Armful's values is ``ref`` (an override's is none)."""
         return next((image for image in self.images if image.ref == ref), None)

@@ -49,9 +49,14 @@ def _validator(chart: str, version: str) -> jsonschema.protocols.Validator | Non
     return cls(schema)
 
 
+# libyaml's loader where PyYAML has it: the pure-Python one takes ten times as long on these files,
+# which every plan reads.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def _defaults(chart: str, version: str) -> dict[str, Any]:
-    return yaml.safe_load(defaults_file(chart, version).read_text(encoding="utf-8")) or {}
+    return yaml.load(defaults_file(chart, version).read_text(encoding="utf-8"), Loader=_LOADER) or {}
 
 
 def has_schema(spec: AddonSpec) -> bool:

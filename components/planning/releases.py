@@ -31,7 +31,7 @@ from armful.core.values_tree import deep_merge, get_path, without_nulls
 from armful.placement.judgement import judge
 from armful.placement.scheduler import NodeProfile, evaluate
 from armful.placement.values import placement_values
-from armful.placement.workloads import ValuesPath, Workload, key_path
+from armful.placement.workloads import ValuesPath, Workload, all_hold, key_path
 from armful.planning.chart_schemas import schema_issues
 from armful.planning.value_rules import refusal_issues
 
@@ -239,8 +239,12 @@ def place_release(
     pools: Sequence[PoolPlan],
     topology: Topology | None,
     read: ImageArches | None = None,
+    user_values: Mapping[str, Any] | None = None,
 ) -> tuple[list[PlacementEntry], list[Finding]]:
-    """Where each workload the final values turn on can run, and what is wrong with that."""
+    """Where each workload the final values turn on can run, and what is wrong with that.
+
+    ``user_values`` are the overrides, so that a finding about an image names the keys they set.
+    """
     entries, findings = [], []
     nodes = [NodeProfile.of_pool(pool) for pool in pools]
     for workload in spec.workloads:
@@ -296,13 +300,19 @@ def place_release(
             topology=topology.value if topology else None,
         )
         findings += [
-            _unread_image(spec, workload, ref, values) for ref, known in images.items() if known is None
+            _unread_image(spec, workload, ref, values, user_values or {})
+            for ref, known in images.items()
+            if known is None
         ]
     return entries, findings
 
 
 def _unread_image(
-    spec: AddonSpec | ManagedAddonSpec, workload: Workload, ref: str, values: Mapping[str, Any]
+    spec: AddonSpec | ManagedAddonSpec,
+    workload: Workload,
+    ref: str,
+    values: Mapping[str, Any],
+    user_values: Mapping[str, Any],
 ) -> Finding:
     """An image the values name instead of the declared one, whose arches nothing has read."""
     keys = [
@@ -310,9 +320,9 @@ def _unread_image(
         for image in workload.images
         if image.keys is not None and image.at(values) == ref
         for path in image.keys.paths
-        if get_path(values, path) is not None
+        if _is_set(user_values, path)
     ]
-    keys += [".".join(path) for path in workload.extra_containers if get_path(values, path)]
+    keys += [".".join(path) for path in workload.extra_containers if _is_set(user_values, path)]
     named = f" (set by {', '.join(f'addons.{spec.key}.values.{key}' for key in keys)})" if keys else ""
     return Finding(
         FindingLevel.WARNING,
@@ -331,7 +341,7 @@ def undeclared_findings(
     user's overrides set to turn it on."""
     findings: list[Finding] = []
     for undeclared in spec.undeclared:
-        if not all(condition.holds(values) for condition in undeclared.enabled_if):
+        if not all_hold(undeclared.enabled_if, values):
             continue
         switches = [switch for condition in undeclared.enabled_if for switch in condition.switches()]
         given = [s.path for s in switches if _is_set(user_values, s.path)] or [s.path for s in switches]
@@ -401,10 +411,13 @@ def plan_releases(
         raise StackConfigError(refused)
     for release in releases:
         spec = release.spec
-        entries, release_findings = place_release(spec, release.values, pools, topology, image_arches)
+        user_values = addons.options_for(spec).values
+        entries, release_findings = place_release(
+            spec, release.values, pools, topology, image_arches, user_values
+        )
         placement += entries
         findings += release_findings
-        findings += undeclared_findings(spec, release.values, addons.options_for(spec).values)
+        findings += undeclared_findings(spec, release.values, user_values)
     return releases, placement, findings
 
 

@@ -30,7 +30,7 @@ from armful.addons import (
 )
 from armful.addons.cert_manager import CertManagerImage
 from armful.addons.registry import ADDONS
-from armful.addons.spec import AddonSpec
+from armful.addons.spec import AddonSpec, ChartRefusal, UndeclaredWorkload
 from armful.core.arch import Arch
 from armful.core.errors import StackConfigError
 from armful.core.findings import FindingLevel
@@ -38,7 +38,8 @@ from armful.core.values_tree import get_path, leaf_paths
 from armful.placement.workloads import ImageKeys
 from armful.planning.chart_schemas import defaults_file, has_schema, schema_file
 from armful.planning.image_readiness import image_needs
-from armful.planning.releases import UNDECLARED
+from armful.planning.plan import Plan
+from armful.planning.releases import UNDECLARED, PlacementEntry
 from armful.planning.stack_plan import plan_stack
 
 SPEC_IDS = [spec.key for spec in ADDONS]
@@ -46,7 +47,7 @@ AMD64 = frozenset({Arch.AMD64})
 
 
 @cache
-def example(stack: str):  # type: ignore[no-untyped-def]
+def example(stack: str) -> Plan:
     return plan_stack(stack=stack)
 
 
@@ -216,8 +217,8 @@ UNDECLARED_CASES = [(spec, undeclared) for spec in ADDONS for undeclared in spec
     ("spec", "undeclared"), UNDECLARED_CASES, ids=[f"{s.key}-{u.keys}" for s, u in UNDECLARED_CASES]
 )
 def test_an_override_that_turns_on_an_undeclared_workload_is_an_error_naming_its_key(
-    spec, undeclared
-) -> None:  # type: ignore[no-untyped-def]
+    spec: AddonSpec, undeclared: UndeclaredWorkload
+) -> None:
     plan = plan_with("arm-workers", overrides(spec.key, satisfying(undeclared.enabled_if), enabled=True))
     errors = [f for f in plan.findings if f.code == UNDECLARED]
     assert len(errors) == 1 and errors[0].level is FindingLevel.ERROR
@@ -243,7 +244,7 @@ AMD64_ONLY = {"image": {"repository": "registry.example.com/metrics-server-amd64
 AMD64_REF = "registry.example.com/metrics-server-amd64:v0.8.1"
 
 
-def _metrics_server(plan):  # type: ignore[no-untyped-def]
+def _metrics_server(plan: Plan) -> PlacementEntry:
     return next(entry for entry in plan.placement if entry.release == "metrics-server")
 
 
@@ -258,6 +259,15 @@ def test_an_image_override_is_the_image_placement_and_readiness_judge() -> None:
     assert (
         "addons.metricsServer.values.image.repository" in warning.message and "readiness" in warning.message
     )
+
+
+def test_an_unread_image_names_only_the_keys_the_overrides_set() -> None:
+    """Armful sets the collector's repository and tag itself; the user's digest is what moved the image."""
+    plan = plan_with(
+        "all-arm", overrides("openTelemetryCollector", {"image": {"digest": "sha256:" + "c" * 64}})
+    )
+    (warning,) = [f for f in plan.findings if f.code == "arch-unknown"]
+    assert "(set by addons.openTelemetryCollector.values.image.digest)" in warning.message
 
 
 def test_an_amd64_only_image_override_fails_on_all_arm_once_its_arches_are_known() -> None:
@@ -370,7 +380,9 @@ REFUSALS = [(spec, refusal) for spec in ADDONS for refusal in spec.refusals]
 @pytest.mark.parametrize(
     ("spec", "refusal"), REFUSALS, ids=[f"{s.key}-{'.'.join(r.at)}" for s, r in REFUSALS]
 )
-def test_values_a_chart_template_refuses_are_refused_in_the_charts_words(spec, refusal) -> None:  # type: ignore[no-untyped-def]
+def test_values_a_chart_template_refuses_are_refused_in_the_charts_words(
+    spec: AddonSpec, refusal: ChartRefusal
+) -> None:
     with pytest.raises(StackConfigError) as refused:
         plan_with("arm-workers", overrides(spec.key, satisfying(refusal.refused_if)))
     paths = {issue.path: issue for issue in refused.value.issues}

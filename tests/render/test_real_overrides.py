@@ -19,15 +19,16 @@ from typing import Any
 import pytest
 from example_stacks import GRAFANA_PASSWORD
 from override_plans import overrides, plan_with, satisfying
-from render_compare import SDK_REASON, chart_archives, compare, release_of, render_release
+from render_compare import SDK_REASON, Comparison, chart_archives, compare, release_of, render_release
 from stack_variants import example_config, write_stack_file
 
 from armful.addons.cert_manager import CertManagerImage
 from armful.addons.registry import ADDONS
-from armful.addons.spec import AddonSpec
+from armful.addons.spec import AddonSpec, ChartRefusal, UndeclaredWorkload
 from armful.core.findings import FindingLevel
 from armful.core.values_tree import deep_merge, set_path
-from armful.placement.workloads import ImageKeys
+from armful.placement.workloads import ImageKeys, Workload
+from armful.planning.plan import Plan
 from armful.planning.releases import UNDECLARED, render_placeholders
 from armful.planning.stack_plan import plan_stack
 from armful.render.helm import RenderFailed, render_manifests
@@ -35,7 +36,9 @@ from armful.render.helm import RenderFailed, render_manifests
 BY_KEY = {spec.key: spec for spec in ADDONS}
 
 
-def planned_and_rendered(stack: str, key: str, values: Mapping[str, Any], **options: Any):  # type: ignore[no-untyped-def]
+def planned_and_rendered(
+    stack: str, key: str, values: Mapping[str, Any], **options: Any
+) -> tuple[Plan, Comparison]:
     plan = plan_with(stack, overrides(key, values, **options))
     release = BY_KEY[key].release
     return plan, compare(plan, release, render_release(plan, release))
@@ -193,7 +196,9 @@ CONTAINER_LISTS = [
 
 
 @pytest.mark.parametrize(("spec", "workload"), CONTAINER_LISTS, ids=[w.name for _, w in CONTAINER_LISTS])
-def test_containers_added_through_the_values_are_images_the_workload_runs(spec, workload) -> None:  # type: ignore[no-untyped-def]
+def test_containers_added_through_the_values_are_images_the_workload_runs(
+    spec: AddonSpec, workload: Workload
+) -> None:
     values = satisfying(workload.enabled_if)
     added = []
     for number, path in enumerate(workload.extra_containers):
@@ -213,8 +218,8 @@ UNDECLARED_CASES = [(spec, u) for spec in ADDONS for u in spec.undeclared if u.t
 
 @pytest.mark.parametrize(("spec", "undeclared"), UNDECLARED_CASES, ids=[u.keys for _, u in UNDECLARED_CASES])
 def test_an_undeclared_workload_the_values_turn_on_renders_unplaced_and_plan_says_so(
-    spec, undeclared
-) -> None:  # type: ignore[no-untyped-def]
+    spec: AddonSpec, undeclared: UndeclaredWorkload
+) -> None:
     plan, seen = planned_and_rendered("mixed", spec.key, satisfying(undeclared.enabled_if))
     assert seen.mismatches == []
     rendered = [placement for found, placement in seen.undeclared if found is undeclared]
@@ -288,7 +293,9 @@ REFUSALS = [(spec, refusal) for spec in ADDONS for refusal in spec.refusals]
 @pytest.mark.parametrize(
     ("spec", "refusal"), REFUSALS, ids=[f"{s.key}-{'.'.join(r.at)}" for s, r in REFUSALS]
 )
-def test_what_plan_refuses_in_a_charts_words_the_chart_refuses_in_those_words(spec, refusal) -> None:  # type: ignore[no-untyped-def]
+def test_what_plan_refuses_in_a_charts_words_the_chart_refuses_in_those_words(
+    spec: AddonSpec, refusal: ChartRefusal
+) -> None:
     reason = render_refused("arm-workers", spec.key, satisfying(refusal.refused_if))
     assert refusal.message in reason
 
