@@ -33,6 +33,7 @@ from armful.component_types import (
 )
 from armful.core.config import role_of_assumed_role
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, config_path, raise_if_any
+from armful.core.findings import FindingLevel
 from armful.core.karpenter_objects import DISCOVERY_TAG
 from armful.eks_managed_addons import EksManagedAddons, addon_version
 from armful.iam import is_listed_principal
@@ -41,7 +42,7 @@ from armful.kms import log_key, secrets_key
 from armful.network import Network
 from armful.node_pools import NodePools
 from armful.planning.plan import Plan, PlanError, build_plan
-from armful.planning.releases import placeholders
+from armful.planning.releases import ReleaseFinding, placeholders
 from armful.planning.stack_config import SECRET_CONFIG_KEYS, StackConfig, parse_stack_config, region_issues
 from armful.planning.value_rules import ARMFUL_STORAGE_CLASS
 from armful.run_errors import armful_errors
@@ -115,7 +116,7 @@ class ArmCluster(pulumi.ComponentResource):
         # Everything that can be wrong is found before the first registration, this component's included:
         # the add-ons' charts too, rendered with their final values (ClusterAddons is told they were).
         with armful_errors():
-            self.plan: Plan = plan_arm_cluster(args)
+            self.plan: Plan = plan_arm_cluster(args, render_settles=True)
             charts = (
                 ChartSettings(self.plan.config.charts, config_path("charts"), camel=True)
                 if args.get("charts") is not None
@@ -128,6 +129,14 @@ class ArmCluster(pulumi.ComponentResource):
                 self.plan.topology,
                 render=charts.config.render_at_deploy,
             )
+            # Every chart rendered and every pod it renders placed (prove_charts raises otherwise): what an
+            # override turns on beyond Armful's declarations is proven to land where it should.
+            if charts.config.render_at_deploy:
+                self.plan = self.plan.proven_by_render(
+                    {release.spec.release for release in self.plan.releases}
+                )
+            if self.plan.has_errors:
+                raise PlanError(self.plan.findings)
         given_secrets = required_secrets(self.plan, args)
         super().__init__("armful:index:ArmCluster", name, None, opts)
         config = self.plan.config
@@ -508,10 +517,12 @@ def check_deployer_is_admin(caller_arn: str, admin_principal_arns: Sequence[str]
 _NOT_CONFIG = frozenset({"region", *SECRET_CONFIG_KEYS})
 
 
-def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any]) -> Plan:
+def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any], *, render_settles: bool = False) -> Plan:
     """Validate the args as stack config and plan them; raises on any config error or error finding.
 
-    The same checks as ``armful plan`` and the stack program's config reader, region included."""
+    The same checks as ``armful plan`` and the stack program's config reader, region included. With
+    ``render_settles``, error findings a render of the charts can settle (an override that turns on a
+    workload Armful does not declare) are left for that render to judge."""
     fields = {key: value for key, value in args.items() if key not in _NOT_CONFIG}
     region = args.get("region") or pulumi.Config("aws").get("region") or ""
     issues: list[ConfigIssue] = []
@@ -524,7 +535,13 @@ def plan_arm_cluster(args: ArmClusterArgs | Mapping[str, Any]) -> Plan:
     raise_if_any(issues)
     assert config is not None
     plan = build_plan(pulumi.get_stack(), config, region)
-    if plan.has_errors:
+    unsettled = [
+        finding
+        for finding in plan.findings
+        if finding.level is FindingLevel.ERROR
+        and not (render_settles and isinstance(finding, ReleaseFinding) and finding.settled)
+    ]
+    if unsettled:
         raise PlanError(plan.findings)
     return plan
 

@@ -50,6 +50,7 @@ from armful.planning.network_policies_plan import (
     vpc_cidr_blocks,
     with_vpc_cidrs,
 )
+from armful.planning.plan import PlanError
 from armful.planning.releases import ReleasePlan
 from armful.planning.stack_config import decode_config_value
 from armful.render.deploy_check import check_chart_files, check_charts_before_deploy
@@ -116,7 +117,7 @@ class ClusterAddons(pulumi.ComponentResource):
         # Everything that can be wrong is found before the first registration, this component's included:
         # the charts too, rendered with the final values, unless the caller already did (ArmCluster).
         with armful_errors():
-            planned = check_cluster_addons_args(args, opts)
+            planned = check_cluster_addons_args(args, opts, render_settles=True)
             charts = ChartSettings.of(args)
             sources = prove_charts(
                 planned.releases,
@@ -125,6 +126,10 @@ class ClusterAddons(pulumi.ComponentResource):
                 Topology(args["topology"]),
                 render=charts.config.render_at_deploy and not charts_proven,
             )
+            # Only a render that placed every pod (prove_charts raises otherwise) settles what an override
+            # turns on beyond Armful's declarations.
+            if planned.awaiting_render and not (charts_proven or charts.config.render_at_deploy):
+                raise PlanError(planned.awaiting_render, subject="these add-ons")
         ordered = release_order(planned.releases)
         super().__init__("armful:index:ClusterAddons", name, None, opts)
 
@@ -394,7 +399,10 @@ def _has_kubernetes_provider(opts: pulumi.ResourceOptions | None) -> bool:
 
 
 def check_cluster_addons_args(
-    args: ClusterAddonsArgs | Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    args: ClusterAddonsArgs | Mapping[str, Any],
+    opts: pulumi.ResourceOptions | None = None,
+    *,
+    render_settles: bool = False,
 ) -> AddonsPlan:
     """Validate ClusterAddons' args, the Kubernetes provider included, and plan its releases.
 
@@ -444,7 +452,7 @@ def check_cluster_addons_args(
         except ValidationError as error:
             issues += issues_under("charts", error)
     region = args.get("region") or pulumi.Config("aws").get("region")
-    return plan_cluster_addons(args, region, issues)
+    return plan_cluster_addons(args, region, issues, render_settles=render_settles)
 
 
 def resolve_deploy_time(tree: Any, known: Mapping[str, pulumi.Input[Any]]) -> Any:

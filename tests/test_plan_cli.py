@@ -112,7 +112,17 @@ POOL_KEYS = {
     "ami_release",
 }
 RELEASE_KEYS = {"name", "namespace", "chart", "version", "repository", "values"}
-PLACEMENT_KEYS = {"release", "workload", "kind", "pools", "hook", "eks_managed", "namespace", "replicas"}
+PLACEMENT_KEYS = {
+    "release",
+    "workload",
+    "kind",
+    "pools",
+    "hook",
+    "eks_managed",
+    "namespace",
+    "replicas",
+    "images",
+}
 FINDING_KEYS = {"level", "code", "message"}
 
 
@@ -224,6 +234,7 @@ def test_json_matches_the_contract(capsys: pytest.CaptureFixture[str], stack: st
     for entry in document["placement"]:
         assert set(entry) == PLACEMENT_KEYS
         assert set(entry["pools"]) <= set(names)
+        assert entry["images"] and all(isinstance(image, str) for image in entry["images"])
     for finding in document["findings"]:
         assert set(finding) == FINDING_KEYS
         assert finding["level"] in {"error", "warning"}

@@ -40,7 +40,15 @@ from armful.addons import namespaces
 from armful.addons.context import AddonContext
 from armful.addons.security_context import restricted_container
 from armful.addons.spec import AddonSpec, PodIdentity, PolicyScope
-from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
+from armful.placement.workloads import (
+    Image,
+    ImageKeys,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 VERSION = "3.5.0"
 APP_VERSION = "v3.5.0"
@@ -69,7 +77,18 @@ _RESOURCES = Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")
 CONTROLLER = Workload(
     name="controller",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(Image("public.ecr.aws/eks/aws-load-balancer-controller", APP_VERSION),),
+    images=(
+        Image.from_keys(
+            ImageKeys(
+                repository=("image", "repository"),
+                tag=("image", "tag"),
+                defaults={
+                    ("image", "repository"): "public.ecr.aws/eks/aws-load-balancer-controller",
+                    ("image", "tag"): APP_VERSION,
+                },
+            )
+        ),
+    ),
     path=(),
     keys=PlacementKeys(),
     # No evidence the arches differ for this Go controller: same profile, declared per arch.
@@ -80,6 +99,7 @@ CONTROLLER = Workload(
         "app.kubernetes.io/instance": RELEASE,
     },
     extra_values={"podDisruptionBudget": {"maxUnavailable": 1}},
+    templates=("templates/deployment.yaml",),
 )
 
 

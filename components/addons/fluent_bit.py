@@ -20,8 +20,11 @@ from armful.addons.spec import AddonOptions, AddonSpec, LogGroup, PodIdentity, P
 from armful.placement.workloads import (
     HostAccess,
     Image,
+    ImageKeys,
     PlacementKeys,
     Resources,
+    Switch,
+    ValuesPath,
     Workload,
     WorkloadKind,
     on_both_arches,
@@ -81,12 +84,37 @@ def shipping_policy(scope: PolicyScope) -> dict[str, Any]:
     }
 
 
+APP_VERSION = "5.1.1"
+
+
+def _image(base: ValuesPath, repository: str, tag: str | None, empty_tag: str = "") -> ImageKeys:
+    """``<repository>[:<tag>][@<digest>]``: the registry is part of the repository."""
+    return ImageKeys(
+        repository=(*base, "repository"),
+        tag=(*base, "tag"),
+        digest=(*base, "digest"),
+        empty_tag=empty_tag,
+        defaults={(*base, "repository"): repository, (*base, "tag"): tag},
+    )
+
+
+_IMAGES = (
+    # An empty tag is the chart's appVersion.
+    Image.from_keys(_image(("image",), "cr.fluentbit.io/fluent/fluent-bit", None, APP_VERSION)),
+    # A sidecar that reloads Fluent Bit when its config changes, when hot reload is on.
+    Image.from_keys(
+        _image(("hotReload", "image"), "ghcr.io/jimmidyson/configmap-reload", "v0.15.0"),
+        enabled_if=(Switch(("hotReload", "enabled"), default=False),),
+    ),
+)
+_CONTAINER_LISTS = (("initContainers",), ("extraContainers",))
+
 # A DaemonSet: `replicaCount` and the PDB apply only to kind Deployment, and there is no
 # topologySpreadConstraints key. The chart tolerates nothing by default; the engine adds every pool taint.
 AGENT = Workload(
     name="fluent-bit",
     kind=WorkloadKind.DAEMONSET,
-    images=(Image("cr.fluentbit.io/fluent/fluent-bit", "5.1.1"),),
+    images=_IMAGES,
     keys=PlacementKeys(replicas=None, topology_spread=None),
     # No evidence of different needs on Graviton; the limit leaves room for the kubernetes filter's
     # metadata cache and chunks being flushed.
@@ -94,6 +122,25 @@ AGENT = Workload(
     pod_labels={"app.kubernetes.io/name": "fluent-bit"},
     # Tails /var/log and container logs from the host.
     host_access=(HostAccess.HOST_PATH,),
+    enabled_if=(Switch(("kind",), "DaemonSet", default="DaemonSet"),),
+    templates=("templates/daemonset.yaml",),
+    extra_containers=_CONTAINER_LISTS,
+)
+
+# kind Deployment: the same pods as a Deployment (an aggregator that other agents forward to), placed on
+# the system pool; it still mounts the host's logs, but of the nodes its replicas land on only. Its pods
+# carry the agent's labels, so kyverno-policies' exclusion of the agent covers them too.
+DEPLOYMENT = Workload(
+    name="fluent-bit-deployment",
+    kind=WorkloadKind.DEPLOYMENT,
+    images=_IMAGES,
+    keys=PlacementKeys(topology_spread=None),
+    resources=AGENT.resources,
+    replicas=2,
+    pod_labels=AGENT.pod_labels,
+    enabled_if=(Switch(("kind",), "Deployment", default="DaemonSet"),),
+    templates=("templates/deployment.yaml",),
+    extra_containers=_CONTAINER_LISTS,
 )
 
 # Classic-mode sections. The chart renders them through `tpl`, so `{{ .Values.* }}` is resolved there;
@@ -211,7 +258,7 @@ SPEC = AddonSpec(
     repository="https://fluent.github.io/helm-charts",
     version=CHART_VERSION,
     summary="logs (Fluent Bit DaemonSet to CloudWatch Logs)",
-    workloads=(AGENT,),
+    workloads=(AGENT, DEPLOYMENT),
     values=values,
     options=FluentBitOptions,
     pod_identity=PodIdentity(service_account=SERVICE_ACCOUNT, scoped_inline_policy=shipping_policy),

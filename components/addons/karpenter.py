@@ -22,13 +22,23 @@ from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
 from armful.addons.spec import AddonOptions, AddonSpec, PodIdentity, PolicyScope
 from armful.core.karpenter_config import NodePoolConfig
-from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
+from armful.placement.workloads import (
+    Image,
+    ImageKeys,
+    PlacementKeys,
+    Resources,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 VERSION = "1.14.1"
 RELEASE = "karpenter"
 SERVICE_ACCOUNT = "karpenter"
 QUEUE_SUFFIX = "-karpenter"
 NODE_ROLE_SUFFIX = "-karpenter-node"
+CONTROLLER_DIGEST = "sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23"
+"""The controller build the chart's values.yaml pins."""
 SQS_QUEUE_NAME_MAX = 80
 IAM_ROLE_NAME_MAX = 64
 
@@ -65,7 +75,22 @@ class KarpenterOptions(AddonOptions):
 CONTROLLER = Workload(
     name="controller",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(Image("public.ecr.aws/karpenter/controller", VERSION),),
+    # `<repository>:<tag or appVersion>[@<digest>]`; the chart pins its own build by digest.
+    images=(
+        Image.from_keys(
+            ImageKeys(
+                repository=("controller", "image", "repository"),
+                tag=("controller", "image", "tag"),
+                digest=("controller", "image", "digest"),
+                empty_tag=VERSION,
+                defaults={
+                    ("controller", "image", "repository"): "public.ecr.aws/karpenter/controller",
+                    ("controller", "image", "tag"): VERSION,
+                    ("controller", "image", "digest"): CONTROLLER_DIGEST,
+                },
+            )
+        ),
+    ),
     keys=PlacementKeys(replicas="replicas", resources=("controller", "resources")),
     # Karpenter's guide starts the controller at 1 vCPU and 1 GiB for clusters of hundreds of nodes;
     # half a vCPU is ample below that, and memory is what its cache of the cluster needs.
@@ -73,6 +98,7 @@ CONTROLLER = Workload(
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": RELEASE},
     extra_values={"podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1}},
+    templates=("templates/deployment.yaml",),
 )
 
 

@@ -9,6 +9,7 @@ Their volumes are EBS gp3 through the StorageClass named by ``storageClass``, wh
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -16,13 +17,20 @@ from pydantic import Field
 from armful.addons.context import AddonContext, DeployTime
 from armful.addons.namespaces import MONITORING
 from armful.addons.security_context import UNPRIVILEGED_UID, no_privileges, runtime_default_seccomp
-from armful.addons.spec import AddonOptions, AddonSpec
+from armful.addons.spec import AddonOptions, AddonSpec, ChartRefusal, UndeclaredWorkload
 from armful.placement.workloads import (
+    AllOf,
+    AnyOf,
+    Condition,
     HostAccess,
     Image,
+    ImageKeys,
+    Not,
     PlacementKeys,
     Resources,
     Sidecar,
+    Switch,
+    ValuesPath,
     Workload,
     WorkloadKind,
     on_both_arches,
@@ -41,7 +49,51 @@ ALERTMANAGER_CR_NAME = f"{RELEASE}-alertmanager"
 # (node-exporter with the "-distroless" suffix kube-prometheus-stack turns on), Grafana to its
 # subchart's appVersion.
 OPERATOR_VERSION = "v0.93.1"
-CONFIG_RELOADER = Image("quay.io/prometheus-operator/prometheus-config-reloader", OPERATOR_VERSION)
+KUBE_STATE_METRICS_APP_VERSION = "2.20.0"
+NODE_EXPORTER_APP_VERSION = "1.12.1"
+GRAFANA_APP_VERSION = "13.2.0"
+
+# Every image key of this chart and its subcharts gives way to global.imageRegistry when it is set.
+GLOBAL_REGISTRY: ValuesPath = ("global", "imageRegistry")
+
+
+def _image(
+    base: ValuesPath,
+    registry: str,
+    repository: str,
+    tag: str,
+    *,
+    empty_tag: str = "",
+    digest: str = "sha",
+    digest_prefix: str = "@sha256:",
+    tag_suffix: tuple[Switch, str] | None = None,
+    enabled_if: tuple[Condition, ...] = (),
+) -> Image:
+    """An image the chart builds as ``<global.imageRegistry or registry>/<repository>:<tag>[@sha256:<sha>]``
+    from the keys under ``base``, which default to ``registry``, ``repository`` and ``tag``."""
+    keys = ImageKeys(
+        repository=(*base, "repository"),
+        tag=(*base, "tag"),
+        registries=(GLOBAL_REGISTRY, (*base, "registry")),
+        digest=(*base, digest),
+        digest_prefix=digest_prefix,
+        empty_tag=empty_tag,
+        tag_suffix=tag_suffix,
+        defaults={(*base, "registry"): registry, (*base, "repository"): repository, (*base, "tag"): tag},
+    )
+    return Image.from_keys(keys, enabled_if=enabled_if)
+
+
+OPERATOR_ENABLED = Switch(("prometheusOperator", "enabled"), default=True)
+GRAFANA_ENABLED = Switch(("grafana", "enabled"), default=True)
+
+CONFIG_RELOADER = _image(
+    ("prometheusOperator", "prometheusConfigReloader", "image"),
+    "quay.io",
+    "prometheus-operator/prometheus-config-reloader",
+    "",
+    empty_tag=OPERATOR_VERSION,
+)
 # The operator adds the reloader to every Prometheus and Alertmanager pod with these requests.
 CONFIG_RELOADER_SIDECAR = Sidecar(("prometheusOperator", "prometheusConfigReloader", "resources"))
 
@@ -70,12 +122,22 @@ class KubePrometheusStackOptions(AddonOptions):
 OPERATOR = Workload(
     name="prometheus-operator",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(Image("quay.io/prometheus-operator/prometheus-operator", OPERATOR_VERSION),),
+    images=(
+        _image(
+            ("prometheusOperator", "image"),
+            "quay.io",
+            "prometheus-operator/prometheus-operator",
+            "",
+            empty_tag=OPERATOR_VERSION,
+        ),
+    ),
     path=("prometheusOperator",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="100m", memory="128Mi", memory_limit="256Mi")),
     # The chart names the operator's pods after the release (its Service selects them by these).
     pod_labels={"app": f"{RELEASE}-operator", "release": RELEASE},
+    enabled_if=(OPERATOR_ENABLED,),
+    templates=("templates/prometheus-operator/deployment.yaml",),
 )
 
 # Two hook Jobs (admission-create pre-install, admission-patch post-install) share these keys; an
@@ -83,84 +145,322 @@ OPERATOR = Workload(
 ADMISSION_WEBHOOK_PATCH = Workload(
     name="admission-webhook-patch",
     kind=WorkloadKind.HOOK_JOB,
-    images=(Image("ghcr.io/jkroepke/kube-webhook-certgen", "1.8.7"),),
+    images=(
+        _image(
+            ("prometheusOperator", "admissionWebhooks", "patch", "image"),
+            "ghcr.io",
+            "jkroepke/kube-webhook-certgen",
+            "1.8.7",
+        ),
+    ),
     path=("prometheusOperator", "admissionWebhooks", "patch"),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="10m", memory="32Mi", memory_limit="64Mi")),
+    # With cert-manager issuing the webhook certificate, the Jobs that make and patch one are not rendered.
+    enabled_if=(
+        OPERATOR_ENABLED,
+        Switch(("prometheusOperator", "admissionWebhooks", "enabled"), default=True),
+        Switch(("prometheusOperator", "admissionWebhooks", "patch", "enabled"), default=True),
+        Not(Switch(("prometheusOperator", "admissionWebhooks", "certManager", "enabled"), default=False)),
+    ),
+    templates=(
+        "templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml",
+        "templates/prometheus-operator/admission-webhooks/job-patch/job-patchWebhook.yaml",
+    ),
 )
 
 # One replica: every kube-state-metrics replica exports the full object state, and the ServiceMonitor
 # scrapes every endpoint, so a second replica doubles every kube_* series (and every sum() over them).
 # Scaling out is the chart's autosharding (a StatefulSet that splits objects), not HA.
+_KUBE_STATE_METRICS_ENABLED = Switch(("kubeStateMetrics", "enabled"), default=True)
+_AUTOSHARDING = Switch(("kube-state-metrics", "autosharding", "enabled"), default=False)
+_KUBE_STATE_METRICS_IMAGES = (
+    _image(
+        ("kube-state-metrics", "image"),
+        "registry.k8s.io",
+        "kube-state-metrics/kube-state-metrics",
+        "",
+        empty_tag=f"v{KUBE_STATE_METRICS_APP_VERSION}",
+        digest_prefix="@",
+    ),
+    # kube-rbac-proxy in front of the metrics ports, when turned on.
+    _image(
+        ("kube-state-metrics", "kubeRBACProxy", "image"),
+        "quay.io",
+        "brancz/kube-rbac-proxy",
+        "v0.22.1",
+        empty_tag=f"v{KUBE_STATE_METRICS_APP_VERSION}",
+        digest_prefix="@",
+        enabled_if=(Switch(("kube-state-metrics", "kubeRBACProxy", "enabled"), default=False),),
+    ),
+)
 KUBE_STATE_METRICS = Workload(
     name="kube-state-metrics",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(Image("registry.k8s.io/kube-state-metrics/kube-state-metrics", "v2.20.0"),),
+    images=_KUBE_STATE_METRICS_IMAGES,
     path=("kube-state-metrics",),
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
     pod_labels={"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": RELEASE},
+    enabled_if=(_KUBE_STATE_METRICS_ENABLED, Not(_AUTOSHARDING)),
+    templates=("charts/kube-state-metrics/templates/deployment.yaml",),
+    extra_containers=(("kube-state-metrics", "containers"), ("kube-state-metrics", "initContainers")),
+)
+# Autosharding: the same pods as a StatefulSet, each replica exporting its share of the objects.
+KUBE_STATE_METRICS_SHARDED = replace(
+    KUBE_STATE_METRICS,
+    name="kube-state-metrics-sharded",
+    kind=WorkloadKind.STATEFULSET,
+    enabled_if=(_KUBE_STATE_METRICS_ENABLED, _AUTOSHARDING),
 )
 
 # One replica: without an external database each Grafana pod has its own SQLite, so logins and UI edits
 # would differ per pod behind the Service. Dashboards and datasources come from ConfigMaps through the
 # sidecar, so a rescheduled pod comes back complete. The sidecar runs in the same pod.
+# kube-prometheus-stack turns on the dashboards and datasources sidecars; the others stay as Grafana's
+# chart has them (off).
+_GRAFANA_SIDECARS = {
+    "alerts": False,
+    "dashboards": True,
+    "datasources": True,
+    "notifiers": False,
+    "plugins": False,
+}
+_GRAFANA_PERSISTENCE = Switch(("grafana", "persistence", "enabled"), default=False)
+_GRAFANA_STATEFULSET = Switch(("grafana", "useStatefulSet"), default=False)
+_GRAFANA_IMAGES = (
+    _image(("grafana", "image"), "docker.io", "grafana/grafana", "", empty_tag=GRAFANA_APP_VERSION),
+    _image(
+        ("grafana", "sidecar", "image"),
+        "quay.io",
+        "kiwigrid/k8s-sidecar",
+        "2.10.1",
+        enabled_if=(
+            AnyOf(
+                tuple(
+                    Switch(("grafana", "sidecar", kind, "enabled"), default=on)
+                    for kind, on in _GRAFANA_SIDECARS.items()
+                )
+            ),
+        ),
+    ),
+    # Init containers: one chowns a persistent volume, one downloads dashboards listed in the values.
+    _image(
+        ("grafana", "initChownData", "image"),
+        "docker.io",
+        "library/busybox",
+        "1.38.0",
+        enabled_if=(_GRAFANA_PERSISTENCE, Switch(("grafana", "initChownData", "enabled"), default=True)),
+    ),
+    _image(
+        ("grafana", "downloadDashboardsImage"),
+        "docker.io",
+        "curlimages/curl",
+        "8.21.0",
+        enabled_if=(Switch(("grafana", "dashboards"), default={}),),
+    ),
+)
 GRAFANA = Workload(
     name="grafana",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(
-        Image("docker.io/grafana/grafana", "13.2.0"),
-        Image("quay.io/kiwigrid/k8s-sidecar", "2.10.1"),
-    ),
+    images=_GRAFANA_IMAGES,
     path=("grafana",),
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="100m", memory="256Mi", memory_limit="512Mi")),
     pod_labels={"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": RELEASE},
     # One k8s-sidecar container each for dashboards and datasources, which this chart turns on.
     sidecars=tuple(
-        Sidecar(("grafana", "sidecar", "resources"), ("grafana", "sidecar", kind, "enabled"))
+        Sidecar(
+            ("grafana", "sidecar", "resources"),
+            (Switch(("grafana", "sidecar", kind, "enabled"), default=True),),
+        )
         for kind in ("dashboards", "datasources")
     ),
+    # A Deployment unless the values ask for a StatefulSet, or for a volume of a kind only one can claim.
+    enabled_if=(
+        GRAFANA_ENABLED,
+        Not(_GRAFANA_STATEFULSET),
+        AnyOf((Not(_GRAFANA_PERSISTENCE), Switch(("grafana", "persistence", "type"), "pvc", default="pvc"))),
+    ),
+    templates=("charts/grafana/templates/deployment.yaml",),
+    extra_containers=(("grafana", "extraInitContainers"),),
+)
+GRAFANA_STATEFULSET = replace(
+    GRAFANA,
+    name="grafana-statefulset",
+    kind=WorkloadKind.STATEFULSET,
+    enabled_if=(
+        GRAFANA_ENABLED,
+        AnyOf(
+            (
+                _GRAFANA_STATEFULSET,
+                AllOf(
+                    (
+                        _GRAFANA_PERSISTENCE,
+                        Not(Switch(("grafana", "persistence", "existingClaim"), default=None)),
+                        Switch(
+                            ("grafana", "persistence", "type"),
+                            frozenset({"sts", "StatefulSet", "statefulset"}),
+                            default="pvc",
+                        ),
+                    )
+                ),
+            )
+        ),
+    ),
+    templates=("charts/grafana/templates/statefulset.yaml",),
 )
 
 # Two replicas scrape the same targets; Alertmanager deduplicates their alerts.
 PROMETHEUS = Workload(
     name="prometheus",
     kind=WorkloadKind.STATEFULSET,
-    images=(Image("quay.io/prometheus/prometheus", "v3.14.0-distroless"), CONFIG_RELOADER),
+    images=(
+        _image(
+            ("prometheus", "prometheusSpec", "image"),
+            "quay.io",
+            "prometheus/prometheus",
+            "v3.14.0-distroless",
+        ),
+        CONFIG_RELOADER,
+    ),
     path=("prometheus", "prometheusSpec"),
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="500m", memory="2Gi", memory_limit="4Gi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_CR_NAME},
     sidecars=(CONFIG_RELOADER_SIDECAR,),
+    # agentMode renders a PrometheusAgent from the same keys instead: the same StatefulSet to place.
+    enabled_if=(Switch(("prometheus", "enabled"), default=True),),
+    templates=("templates/prometheus/prometheus.yaml",),
+    extra_containers=(("prometheus", "prometheusSpec", "initContainers"),),
 )
 
 # Two replicas gossip notification state, so a notification goes out once while either survives.
 ALERTMANAGER = Workload(
     name="alertmanager",
     kind=WorkloadKind.STATEFULSET,
-    images=(Image("quay.io/prometheus/alertmanager", "v0.34.0"), CONFIG_RELOADER),
+    images=(
+        _image(
+            ("alertmanager", "alertmanagerSpec", "image"), "quay.io", "prometheus/alertmanager", "v0.34.0"
+        ),
+        CONFIG_RELOADER,
+    ),
     path=("alertmanager", "alertmanagerSpec"),
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="50m", memory="128Mi", memory_limit="256Mi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "alertmanager", "alertmanager": ALERTMANAGER_CR_NAME},
     sidecars=(CONFIG_RELOADER_SIDECAR,),
+    enabled_if=(Switch(("alertmanager", "enabled"), default=True),),
+    templates=("templates/alertmanager/alertmanager.yaml",),
+    extra_containers=(("alertmanager", "alertmanagerSpec", "initContainers"),),
 )
 
 # The chart's default toleration (every NoSchedule taint) is replaced by the engine's list of every
 # pool taint: it also covers NoExecute pool taints and is what the placement model proves.
+_NODE_EXPORTER_ENABLED = Switch(("nodeExporter", "enabled"), default=True)
+_PERMISSION_FIXES = ("prometheus-node-exporter", "permissionInitContainer")
 NODE_EXPORTER = Workload(
     name="node-exporter",
     kind=WorkloadKind.DAEMONSET,
-    images=(Image("quay.io/prometheus/node-exporter", "v1.12.1-distroless"),),
+    images=(
+        _image(
+            ("prometheus-node-exporter", "image"),
+            "quay.io",
+            "prometheus/node-exporter",
+            "",
+            empty_tag=f"v{NODE_EXPORTER_APP_VERSION}",
+            digest="digest",
+            digest_prefix="@",
+            tag_suffix=(
+                Switch(("prometheus-node-exporter", "image", "distroless"), default=True),
+                "-distroless",
+            ),
+        ),
+        _image(
+            ("prometheus-node-exporter", "kubeRBACProxy", "image"),
+            "quay.io",
+            "brancz/kube-rbac-proxy",
+            "v0.22.1",
+            enabled_if=(Switch(("prometheus-node-exporter", "kubeRBACProxy", "enabled"), default=False),),
+        ),
+        # An init container that opens RAPL or slabinfo files to the exporter, when asked.
+        _image(
+            (*_PERMISSION_FIXES, "image"),
+            "quay.io",
+            "prometheus/busybox",
+            "latest",
+            enabled_if=(
+                AnyOf(
+                    (
+                        Switch((*_PERMISSION_FIXES, "fixes", "rapl"), default=False),
+                        Switch((*_PERMISSION_FIXES, "fixes", "slabinfo"), default=False),
+                        Switch((*_PERMISSION_FIXES, "extraCommands"), default=[]),
+                    )
+                ),
+            ),
+        ),
+    ),
     path=("prometheus-node-exporter",),
     keys=PlacementKeys(replicas=None, topology_spread=None),
     resources=on_both_arches(Resources(cpu="50m", memory="48Mi", memory_limit="128Mi")),
     pod_labels={"app.kubernetes.io/name": "prometheus-node-exporter"},
     # hostNetwork and hostPID by default; with hostNetwork the API server sets hostPort on its port.
     host_access=(HostAccess.HOST_NAMESPACES, HostAccess.HOST_PATH, HostAccess.HOST_PORTS),
+    enabled_if=(_NODE_EXPORTER_ENABLED,),
+    templates=("charts/prometheus-node-exporter/templates/daemonset.yaml",),
+    extra_containers=(
+        ("prometheus-node-exporter", "extraInitContainers"),
+        ("prometheus-node-exporter", "sidecars"),
+    ),
+)
+
+# What the chart's options render beyond those: none is placed by Armful's values.
+UNDECLARED = (
+    UndeclaredWorkload(
+        "the Thanos Ruler StatefulSet (a ThanosRuler resource the operator runs)",
+        (Switch(("thanosRuler", "enabled"), default=False),),
+        "thanosRuler.thanosRulerSpec",
+        ("templates/thanos-ruler/ruler.yaml",),
+    ),
+    UndeclaredWorkload(
+        "the operator's admission webhook Deployment",
+        (
+            OPERATOR_ENABLED,
+            Switch(("prometheusOperator", "admissionWebhooks", "deployment", "enabled"), default=False),
+        ),
+        "prometheusOperator.admissionWebhooks.deployment",
+        ("templates/prometheus-operator/admission-webhooks/deployment/deployment.yaml",),
+    ),
+    UndeclaredWorkload(
+        "Grafana's image renderer Deployment",
+        (GRAFANA_ENABLED, Switch(("grafana", "imageRenderer", "enabled"), default=False)),
+        "grafana.imageRenderer",
+        ("charts/grafana/templates/image-renderer-deployment.yaml",),
+    ),
+    UndeclaredWorkload(
+        "the CRD upgrade Job",
+        (Switch(("crds", "enabled"), default=True), Switch(("crds", "upgradeJob", "enabled"), default=False)),
+        "crds.upgradeJob",
+        ("charts/crds/templates/upgrade/job.yaml",),
+    ),
+    # Its subchart is not even vendored in the pinned archive (Helm refuses a missing dependency).
+    UndeclaredWorkload(
+        "the Windows exporter DaemonSet (subchart prometheus-windows-exporter)",
+        (Switch(("windowsMonitoring", "enabled"), default=False),),
+        "prometheus-windows-exporter",
+    ),
+)
+
+REFUSALS = (
+    ChartRefusal(
+        (_NODE_EXPORTER_ENABLED, Switch(("prometheus-node-exporter", "image", "sha"), default=None)),
+        "image.sha forbidden. Use image.digest instead",
+        ("prometheus-node-exporter", "image", "sha"),
+        "give the digest as prometheus-node-exporter.image.digest (sha256:<hex>)",
+        "charts/prometheus-node-exporter/templates/_helpers.tpl",
+    ),
 )
 
 
@@ -269,11 +569,15 @@ SPEC = AddonSpec(
         OPERATOR,
         ADMISSION_WEBHOOK_PATCH,
         KUBE_STATE_METRICS,
+        KUBE_STATE_METRICS_SHARDED,
         GRAFANA,
+        GRAFANA_STATEFULSET,
         PROMETHEUS,
         ALERTMANAGER,
         NODE_EXPORTER,
     ),
+    undeclared=UNDECLARED,
+    refusals=REFUSALS,
     values=values,
     options=KubePrometheusStackOptions,
     secrets=(GRAFANA_ADMIN_PASSWORD,),

@@ -23,18 +23,74 @@ from typing import Any
 from armful.addons import namespaces
 from armful.addons.context import AddonContext
 from armful.addons.security_context import restricted_pod
-from armful.addons.spec import AddonSpec
-from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
+from armful.addons.spec import AddonSpec, ChartRefusal
+from armful.placement.workloads import (
+    Image,
+    ImageKeys,
+    Not,
+    PlacementKeys,
+    Resources,
+    Switch,
+    ValuesPath,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
 
 CHART_VERSION = "3.9.0"
 APP_VERSION = "v1.19.0"
 RELEASE = "kyverno"
-REGISTRY = "reg.kyverno.io/kyverno"
-READINESS_CHECKER = Image("ghcr.io/kyverno/readiness-checker", APP_VERSION)
+DEFAULT_REGISTRY = "reg.kyverno.io"
+GLOBAL_REGISTRY: ValuesPath = ("global", "image", "registry")
 
 
-def _image(name: str) -> Image:
-    return Image(f"{REGISTRY}/{name}", APP_VERSION)
+def _keys(
+    base: ValuesPath,
+    repository: str,
+    *,
+    registry: str | None = None,
+    default_registry: str | None = DEFAULT_REGISTRY,
+    with_global: bool = True,
+    empty_tag: str = APP_VERSION,
+) -> ImageKeys:
+    """The chart's ``kyverno.image``: the image's own registry, else ``global.image.registry`` (where the
+    template passes it), else its ``defaultRegistry``; an empty tag is the template's default tag."""
+    registries = ((*base, "registry"),) + ((GLOBAL_REGISTRY,) if with_global else ())
+    defaults: dict[ValuesPath, str | None] = {
+        (*base, "registry"): registry,
+        (*base, "repository"): repository,
+    }
+    if default_registry is not None:
+        registries += ((*base, "defaultRegistry"),)
+        defaults[(*base, "defaultRegistry")] = default_registry
+    return ImageKeys(
+        repository=(*base, "repository"),
+        tag=(*base, "tag"),
+        registries=registries,
+        empty_tag=empty_tag,
+        defaults=defaults,
+    )
+
+
+def _image(base: ValuesPath, name: str) -> Image:
+    return Image.from_keys(_keys(base, f"kyverno/{name}"))
+
+
+def _readiness_checker(base: ValuesPath, *, with_global: bool, empty_tag: str) -> Image:
+    keys = _keys(
+        base,
+        "kyverno/readiness-checker",
+        registry="ghcr.io",
+        default_registry=None,
+        with_global=with_global,
+        empty_tag=empty_tag,
+    )
+    return Image("ghcr.io/kyverno/readiness-checker", APP_VERSION, keys=keys)
+
+
+# The webhook cleanup hooks default to the appVersion; the test pods to `latest`, which Armful pins.
+READINESS_CHECKER = _readiness_checker(("webhooksCleanup", "image"), with_global=True, empty_tag=APP_VERSION)
+TEST_IMAGE = _readiness_checker(("test", "image"), with_global=False, empty_tag="latest")
 
 
 def _pod_labels(component: str) -> dict[str, str]:
@@ -52,12 +108,17 @@ _HOOK_KEYS = PlacementKeys(
     affinity=None, node_affinity="nodeAffinity", replicas=None, priority_class=None, topology_spread=None
 )
 _HOOK_RESOURCES = on_both_arches(Resources(cpu="10m", memory="64Mi", memory_limit="256Mi"))
+# Templating mode renders the hooks' ClusterRoles but none of their Jobs.
+_TEMPLATING = Switch(("global", "templating", "enabled"), default=False)
 
 
 ADMISSION_CONTROLLER = Workload(
     name="admission-controller",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(_image("kyvernopre"), _image("kyverno")),
+    images=(
+        _image(("admissionController", "initContainer", "image"), "kyvernopre"),
+        _image(("admissionController", "container", "image"), "kyverno"),
+    ),
     path=("admissionController",),
     keys=PlacementKeys(
         affinity=None, node_affinity="nodeAffinity", replicas="replicas", resources=("container", "resources")
@@ -68,6 +129,11 @@ ADMISSION_CONTROLLER = Workload(
     pod_labels=_pod_labels("admission-controller"),
     # Two of three keep serving while a node drains.
     extra_values={"podDisruptionBudget": _pdb(2)},
+    templates=("templates/admission-controller/deployment.yaml",),
+    extra_containers=(
+        ("admissionController", "extraInitContainers"),
+        ("admissionController", "extraContainers"),
+    ),
 )
 
 
@@ -76,14 +142,15 @@ def _optional_controller(component: str, values_key: str, resources: Resources) 
     return Workload(
         name=component,
         kind=WorkloadKind.DEPLOYMENT,
-        images=(_image(component),),
+        images=(_image((values_key, "image"), component),),
         path=(values_key,),
         keys=_CONTROLLER_KEYS,
         resources=on_both_arches(resources),
         replicas=2,
         pod_labels=_pod_labels(component),
         extra_values={"podDisruptionBudget": _pdb(1)},
-        enabled_by=(values_key, "enabled"),
+        enabled_if=(Switch((values_key, "enabled"), default=True),),
+        templates=(f"templates/{component}/deployment.yaml",),
     )
 
 
@@ -103,7 +170,7 @@ REPORTS_CONTROLLER = _optional_controller(
 CRDS_MIGRATION = Workload(
     name="migrate-resources",
     kind=WorkloadKind.HOOK_JOB,
-    images=(_image("kyverno-cli"),),
+    images=(_image(("crds", "migration", "image"), "kyverno-cli"),),
     path=("crds", "migration"),
     keys=PlacementKeys(
         affinity=None,
@@ -114,12 +181,13 @@ CRDS_MIGRATION = Workload(
         topology_spread=None,
     ),
     resources=_HOOK_RESOURCES,
-    enabled_by=("crds", "migration", "enabled"),
+    enabled_if=(Switch(("crds", "migration", "enabled"), default=True), Not(_TEMPLATING)),
+    templates=("templates/hooks/post-upgrade-migrate-resources.yaml",),
 )
 
 
 # Two pre-delete Jobs render from the same ``webhooksCleanup`` keys; each is a pod that must schedule.
-def _webhooks_cleanup_job(name: str) -> Workload:
+def _webhooks_cleanup_job(name: str, template: str) -> Workload:
     return Workload(
         name=name,
         kind=WorkloadKind.HOOK_JOB,
@@ -127,17 +195,18 @@ def _webhooks_cleanup_job(name: str) -> Workload:
         path=("webhooksCleanup",),
         keys=_HOOK_KEYS,
         resources=_HOOK_RESOURCES,
-        enabled_by=("webhooksCleanup", "enabled"),
+        enabled_if=(Switch(("webhooksCleanup", "enabled"), default=True), Not(_TEMPLATING)),
+        templates=(f"templates/hooks/{template}",),
     )
 
 
-WEBHOOKS_CLEANUP = _webhooks_cleanup_job("rm-webhooks")
-SCALE_TO_ZERO = _webhooks_cleanup_job("scale-to-zero")
+WEBHOOKS_CLEANUP = _webhooks_cleanup_job("rm-webhooks", "pre-delete-remove-webhooks.yaml")
+SCALE_TO_ZERO = _webhooks_cleanup_job("scale-to-zero", "pre-delete-scale-to-zero.yaml")
 
 TEST = Workload(
     name="test",
     kind=WorkloadKind.HOOK_JOB,
-    images=(READINESS_CHECKER,),
+    images=(TEST_IMAGE,),
     path=("test",),
     # The test pod takes only a nodeSelector and tolerations.
     keys=PlacementKeys(
@@ -146,6 +215,71 @@ TEST = Workload(
     resources=_HOOK_RESOURCES,
     # The chart's default tag is `latest`: pin it to the release so the image is the one we checked.
     extra_values={"image": {"tag": APP_VERSION}},
+    templates=tuple(
+        f"templates/tests/{name}.yaml"
+        for name in (
+            "admission-controller-liveness",
+            "admission-controller-metrics",
+            "admission-controller-readiness",
+            "cleanup-controller-liveness",
+            "cleanup-controller-metrics",
+            "cleanup-controller-readiness",
+            "reports-controller-metrics",
+        )
+    ),
+)
+
+_CONTROLLERS = ("admissionController", "backgroundController", "cleanupController", "reportsController")
+
+
+def _runs(component: str) -> tuple[Switch, ...]:
+    # The admission controller has no enabled flag that removes its Deployment.
+    return () if component == "admissionController" else (Switch((component, "enabled"), default=True),)
+
+
+REFUSALS = (
+    *(
+        ChartRefusal(
+            (*_runs(component), Switch((component, "replicas"), 0)),
+            "Kyverno does not support running with 0 replicas. Please provide a non-zero integer value.",
+            (component, "replicas"),
+            f"give {component}.replicas at least 1, or leave it out (Armful's value stands)"
+            if component == "admissionController"
+            else f"give at least 1, or turn the controller off with {component}.enabled: false",
+            "templates/_helpers/_deployment.tpl",
+        )
+        for component in _CONTROLLERS
+    ),
+    *(
+        ChartRefusal(
+            (
+                *_runs(component),
+                Switch((component, "podDisruptionBudget", "enabled"), default=False),
+                Switch((component, "podDisruptionBudget", "minAvailable"), default=1),
+                Switch((component, "podDisruptionBudget", "maxUnavailable"), default=None),
+            ),
+            "Cannot set both .minAvailable and .maxUnavailable",
+            (component, "podDisruptionBudget", "maxUnavailable"),
+            f"set {component}.podDisruptionBudget.minAvailable: null beside maxUnavailable (Armful sets "
+            "minAvailable), or leave maxUnavailable out",
+            "templates/_helpers/_pdb.tpl",
+        )
+        for component in _CONTROLLERS
+    ),
+    *(
+        ChartRefusal(
+            (
+                Switch(("cleanupController", "enabled"), default=True),
+                Switch(("crds", "groups", "kyverno", crd), False, default=True),
+            ),
+            f"CRD {crd} disabled while cleanupController enabled",
+            ("crds", "groups", "kyverno", crd),
+            f"keep crds.groups.kyverno.{crd} on, or turn the cleanup controller off (cleanupController.enabled: "
+            "false)",
+            "templates/validate.yaml",
+        )
+        for crd in ("cleanuppolicies", "clustercleanuppolicies")
+    ),
 )
 
 
@@ -188,5 +322,6 @@ SPEC = AddonSpec(
         TEST,
     ),
     values=values,
+    refusals=REFUSALS,
     chart_dir=f"kyverno-{CHART_VERSION}",
 )

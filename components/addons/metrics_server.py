@@ -8,17 +8,54 @@ from armful.addons.context import AddonContext
 from armful.addons.namespaces import KUBE_SYSTEM
 from armful.addons.security_context import UNPRIVILEGED_UID, restricted_pod
 from armful.addons.spec import AddonSpec
-from armful.placement.workloads import Image, PlacementKeys, Resources, Workload, WorkloadKind, on_both_arches
+from armful.placement.workloads import (
+    Image,
+    ImageKeys,
+    PlacementKeys,
+    Resources,
+    Switch,
+    Workload,
+    WorkloadKind,
+    on_both_arches,
+)
+
+APP_VERSION = "0.8.1"
 
 SERVER = Workload(
     name="metrics-server",
     kind=WorkloadKind.DEPLOYMENT,
-    images=(Image("registry.k8s.io/metrics-server/metrics-server", "v0.8.1"),),
+    images=(
+        # `<repository>:<tag>`, an empty tag being "v" + the chart's appVersion.
+        Image.from_keys(
+            ImageKeys(
+                repository=("image", "repository"),
+                tag=("image", "tag"),
+                empty_tag=f"v{APP_VERSION}",
+                defaults={
+                    ("image", "repository"): "registry.k8s.io/metrics-server/metrics-server",
+                    ("image", "tag"): "",
+                },
+            )
+        ),
+        # The addon resizer (nanny) sidecar that scales metrics-server's requests with the cluster, when on.
+        Image.from_keys(
+            ImageKeys(
+                repository=("addonResizer", "image", "repository"),
+                tag=("addonResizer", "image", "tag"),
+                defaults={
+                    ("addonResizer", "image", "repository"): "registry.k8s.io/autoscaling/addon-resizer",
+                    ("addonResizer", "image", "tag"): "1.8.23",
+                },
+            ),
+            enabled_if=(Switch(("addonResizer", "enabled"), default=False),),
+        ),
+    ),
     keys=PlacementKeys(replicas="replicas"),
     resources=on_both_arches(Resources(cpu="100m", memory="200Mi", memory_limit="400Mi")),
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "metrics-server"},
     extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+    templates=("templates/deployment.yaml",),
 )
 
 

@@ -2,7 +2,7 @@
 
 As a gateway (a Deployment on the system pool, the default) apps send to its Service; as an agent (a
 DaemonSet on every node) apps send to their node. The chart's ``mode`` value decides which one runs, and
-Armful places whichever it is.
+Armful places whichever it is, the StatefulSet that ``values.mode: statefulset`` asks for included.
 
 The contrib distribution is used because the X-Ray exporter is not in the core one. The chart's schema
 rejects unknown keys (``additionalProperties: false``), and ``mode`` and ``image.repository`` are
@@ -11,6 +11,7 @@ required, so every key here is one the schema lists.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -22,8 +23,10 @@ from armful.addons.spec import AddonOptions, AddonSpec, PodIdentity
 from armful.placement.workloads import (
     HostAccess,
     Image,
+    ImageKeys,
     PlacementKeys,
     Resources,
+    Switch,
     Workload,
     WorkloadKind,
     on_both_arches,
@@ -34,10 +37,24 @@ CHART_VERSION = "0.170.0"
 SERVICE_ACCOUNT = "opentelemetry-collector"
 XRAY_WRITE_POLICY = "AWSXrayWriteOnlyAccess"
 
+APP_VERSION = "0.158.0"
+# The chart writes `[global.imageRegistry/]repository:tag`, or `repository@digest` (no tag) with a digest;
+# an empty tag is its appVersion. Its default repository is empty: the values must name one.
+_IMAGE_KEYS = ImageKeys(
+    repository=("image", "repository"),
+    tag=("image", "tag"),
+    registries=(("global", "imageRegistry"),),
+    digest=("image", "digest"),
+    digest_replaces_tag=True,
+    empty_tag=APP_VERSION,
+    defaults={("image", "repository"): "", ("image", "tag"): ""},
+)
 # ghcr.io rather than Docker Hub: no anonymous pull rate limit when every node pulls at once.
 # The tag is the chart's appVersion, which the chart uses when image.tag is empty.
 COLLECTOR_IMAGE = Image(
-    "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib", "0.158.0"
+    "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
+    APP_VERSION,
+    keys=_IMAGE_KEYS,
 )
 # The user the collector's release images run as.
 COLLECTOR_UID = 10001
@@ -72,6 +89,13 @@ class OpenTelemetryCollectorOptions(AddonOptions):
 
 
 CHART_MODES = {"gateway": "deployment", "agent": "daemonset"}
+_CONTAINER_LISTS = (("initContainers",), ("extraContainers",))
+
+
+def _mode(mode: str) -> tuple[Switch]:
+    # The chart's default mode is empty, which its schema refuses: Armful always sets one.
+    return (Switch(("mode",), mode, default=""),)
+
 
 # Two replicas behind the Service: apps keep sending while one is rescheduled.
 GATEWAY = Workload(
@@ -84,8 +108,19 @@ GATEWAY = Workload(
     replicas=2,
     pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": RELEASE},
     extra_values={"podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
-    enabled_by=("mode",),
-    enabled_when=CHART_MODES["gateway"],
+    enabled_if=_mode(CHART_MODES["gateway"]),
+    templates=("templates/deployment.yaml",),
+    extra_containers=_CONTAINER_LISTS,
+)
+
+# The chart's third mode, set through values (``mode: statefulset``): the gateway's pods as a
+# StatefulSet, from the same keys, placed like it.
+STATEFULSET = replace(
+    GATEWAY,
+    name="opentelemetry-collector-statefulset",
+    kind=WorkloadKind.STATEFULSET,
+    enabled_if=_mode("statefulset"),
+    templates=("templates/statefulset.yaml",),
 )
 
 AGENT = Workload(
@@ -97,9 +132,9 @@ AGENT = Workload(
     pod_labels={"app.kubernetes.io/name": "opentelemetry-collector", "component": "agent-collector"},
     # It publishes OTLP on host ports, and its log and host-metrics presets mount host paths.
     host_access=(HostAccess.HOST_PATH, HostAccess.HOST_PORTS),
-    enabled_by=("mode",),
-    enabled_when=CHART_MODES["agent"],
-    enabled_by_default=False,
+    enabled_if=_mode(CHART_MODES["agent"]),
+    templates=("templates/daemonset.yaml",),
+    extra_containers=_CONTAINER_LISTS,
 )
 
 
@@ -172,7 +207,7 @@ SPEC = AddonSpec(
     repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
     version=CHART_VERSION,
     summary="traces (OpenTelemetry Collector gateway to AWS X-Ray or an OTLP backend)",
-    workloads=(GATEWAY, AGENT),
+    workloads=(GATEWAY, STATEFULSET, AGENT),
     values=values,
     options=OpenTelemetryCollectorOptions,
     # Only X-Ray is an AWS API: an OTLP backend needs no AWS credentials.

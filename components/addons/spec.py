@@ -13,7 +13,7 @@ from pydantic import Field
 
 from armful.core.config_base import ConfigModel
 from armful.core.errors import describe_pattern
-from armful.placement.workloads import Workload
+from armful.placement.workloads import Condition, ValuesPath, Workload
 
 if TYPE_CHECKING:
     from armful.addons.context import AddonContext, DeployTime
@@ -90,6 +90,35 @@ class PodIdentity:
 
 
 @dataclass(frozen=True)
+class UndeclaredWorkload:
+    """A pod template an option of the chart renders that Armful does not declare, so ``plan`` can neither
+    place it, count its requests nor check its images: turning it on is an error unless a render proves it."""
+
+    what: str
+    """What it is, for the message: ``"the Thanos Ruler StatefulSet"``."""
+    enabled_if: tuple[Condition, ...]
+    """What the chart's template tests before rendering it."""
+    keys: str
+    """Where its own nodeSelector and tolerations sit, for the fix (``thanosRuler.thanosRulerSpec``)."""
+    templates: tuple[str, ...] = ()
+    """The chart's template files that render it, from the chart's root."""
+
+
+@dataclass(frozen=True)
+class ChartRefusal:
+    """Values the chart's templates refuse with ``fail``: Helm stops the install with ``message``."""
+
+    refused_if: tuple[Condition, ...]
+    message: str
+    """The chart's own words."""
+    at: ValuesPath
+    """The key to name and change."""
+    fix: str
+    template: str
+    """The template file that refuses them, from the chart's root."""
+
+
+@dataclass(frozen=True)
 class AddonSpec:
     key: str
     """The add-on's key under ``armful:addons`` in stack config (camelCase)."""
@@ -123,6 +152,10 @@ class AddonSpec:
     claims_volumes: bool = False
     """Its workloads claim persistent volumes: it waits for the StorageClass (and the CSI driver behind
     it), which no other release waits for."""
+    undeclared: tuple[UndeclaredWorkload, ...] = ()
+    """What the chart's options can turn on that ``workloads`` does not declare."""
+    refusals: tuple[ChartRefusal, ...] = ()
+    """Values the chart's templates refuse, each with the chart's own message."""
 
 
 def chart_reference(chart: str, repository: str | None) -> str:

@@ -40,6 +40,15 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
         except HelmSdkMissing as error:
             print(error, file=sys.stderr)
             return 2
+        # A release whose every rendered pod template is placed proves what its values turn on beyond
+        # Armful's declarations.
+        plan = plan.proven_by_render(
+            {
+                release.name
+                for release in rendered
+                if not any(f.level.value == "error" for p in release.placements for f in p.findings)
+            }
+        )
     unproven = (
         f"{len(rendered)} of {len(plan.releases)} charts rendered"
         if args.render and len(rendered) < len(plan.releases)

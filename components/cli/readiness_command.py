@@ -71,10 +71,13 @@ def _check_stack(args: argparse.Namespace, client: RegistryClient, out: TextIO) 
     first = image_needs(declared_plan)
     results = _read(args, client, [need.image for need in first] + args.image)
     by_image = {result.image: result for result in results}
-    # Placement of the user's workloads follows the platforms just read, not what the config declared.
+    # Placement of the user's workloads, and of add-on workloads whose values name another image than
+    # the declared one, follows the platforms just read, not what the config declared.
+    declared = {image for _, image, _ in addon_images()}
+    judged = user_images + [need.image for need in first if need.image not in declared]
     read_arches = {
         image: frozenset(arch for arch in Arch if by_image[image].has_arch(arch))
-        for image in user_images
+        for image in judged
         if by_image[image].error is None
     }
     plan = plan_stack(stack=args.stack, stack_file=args.stack_file, image_arches=read_arches)

@@ -6,7 +6,7 @@ selectors only where an image lacks an arch the cluster has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from armful.core.arch import Arch
@@ -21,18 +21,33 @@ SYSTEM_NODE_CRITICAL = "system-node-critical"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
-def image_arches(workload: Workload) -> frozenset[Arch]:
-    """The arches every image of the workload has: the pod runs only where all of them do."""
+ImageArches = Mapping[str, frozenset[Arch] | None]
+"""Each image a pod pulls → the arches it has, None where they are not known."""
+
+
+def declared_arches(workload: Workload) -> dict[str, frozenset[Arch] | None]:
+    """The arches declared for the workload's images at the chart's defaults."""
+    return {image.ref: image.arches for image in workload.images}
+
+
+def runnable_arches(images: ImageArches) -> frozenset[Arch]:
+    """The arches every image with known arches has: the pod runs only where all of them do."""
     arches = frozenset(Arch)
-    for image in workload.images:
-        arches &= image.arches
+    for known in images.values():
+        if known is not None:
+            arches &= known
     return arches
 
 
-def placement_values(workload: Workload, pools: Sequence[PoolPlan]) -> dict[str, Any]:
-    """The values Armful sets for one workload, as a tree rooted at the chart's top level."""
+def placement_values(
+    workload: Workload, pools: Sequence[PoolPlan], images: ImageArches | None = None
+) -> dict[str, Any]:
+    """The values Armful sets for one workload, as a tree rooted at the chart's top level.
+
+    ``images`` are the images its pods will pull with their arches (the declared ones by default).
+    """
     keys = workload.keys
-    runnable = image_arches(workload)
+    runnable = runnable_arches(declared_arches(workload) if images is None else images)
     cluster_arches = {pool.arch for pool in pools}
     entries: dict[str | tuple[str, ...] | None, Any] = {}
 

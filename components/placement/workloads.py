@@ -7,10 +7,10 @@ nothing is inferred from a chart's layout. Add-on modules declare workloads; pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from armful.core.arch import Arch
 
@@ -61,17 +61,185 @@ class PodSecurityLevel(StrEnum):
     RESTRICTED = "restricted"
 
 
+ValuesPath = tuple[str, ...]
+"""A key in a chart's values, from its top level."""
+
+
+def given(values: Mapping[str, Any], path: ValuesPath, default: Any = None) -> Any:
+    """A key as the chart's templates see it once Helm has merged the values over its defaults: the
+    value given, else the chart's ``default``; a null given (here or above) removes the default, so it
+    reads as nil."""
+    node: Any = values
+    for part in path:
+        if node is None:
+            return None
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One values key a chart's template tests to decide whether something renders."""
+
+    path: ValuesPath
+    when: Any = True
+    """True: on when the value is truthy; a frozenset: on when it is one of them; else on when equal."""
+    default: Any = None
+    """The chart's own default at ``path`` (its values.yaml), which holds when the values leave it out."""
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        value = given(values, self.path, self.default)
+        if self.when is True:
+            # Go templates' truth (``if``, ``and``, ``default``) is Python's: false, 0, nil and empty fail.
+            return bool(value)
+        if isinstance(self.when, frozenset):
+            return value in self.when
+        return bool(value == self.when)
+
+    def switches(self) -> tuple[Switch, ...]:
+        return (self,)
+
+
+@dataclass(frozen=True)
+class Not:
+    """The template's ``not``: on when the condition is off (``not .Values.useStatefulSet``)."""
+
+    condition: Condition
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return not self.condition.holds(values)
+
+    def switches(self) -> tuple[Switch, ...]:
+        return self.condition.switches()
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """The template's ``and``."""
+
+    conditions: tuple[Condition, ...]
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return all_hold(self.conditions, values)
+
+    def switches(self) -> tuple[Switch, ...]:
+        return tuple(switch for condition in self.conditions for switch in condition.switches())
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """The template's ``or``."""
+
+    conditions: tuple[Condition, ...]
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return any(condition.holds(values) for condition in self.conditions)
+
+    def switches(self) -> tuple[Switch, ...]:
+        return tuple(switch for condition in self.conditions for switch in condition.switches())
+
+
+Condition = Switch | Not | AllOf | AnyOf
+"""What a chart's ``if`` around a template (or a subchart's ``condition:``) tests, as data."""
+
+
+def all_hold(conditions: Iterable[Condition], values: Mapping[str, Any]) -> bool:
+    return all(condition.holds(values) for condition in conditions)
+
+
+class ImageSource(Protocol):
+    """How a chart's template builds one container's image reference from its values."""
+
+    def reference(self, values: Mapping[str, Any]) -> str: ...
+
+    @property
+    def paths(self) -> tuple[ValuesPath, ...]:
+        """Every values key the reference is built from."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageKeys:
+    """The common way: a registry, a repository, a tag and perhaps a digest, each under its own key.
+
+    ``reference`` is ``[registry/]repository[:tag][<digest_prefix>digest]``, the registry being the first
+    of ``registries`` that is set, and an empty tag ``empty_tag`` (the chart's appVersion default) or
+    left out. ``defaults`` are the chart's own values for these keys.
+    """
+
+    repository: ValuesPath
+    tag: ValuesPath | None = None
+    registries: tuple[ValuesPath, ...] = ()
+    digest: ValuesPath | None = None
+    digest_prefix: str = "@"
+    """``@sha256:`` where the chart's key holds the bare hex; ``@`` where it holds ``sha256:<hex>``."""
+    digest_replaces_tag: bool = False
+    """The chart writes ``repository@digest`` with no tag when a digest is set."""
+    empty_tag: str = ""
+    """What the template uses when the tag is empty (``.Chart.AppVersion``); "" leaves the tag out."""
+    tag_suffix: tuple[Condition, str] | None = None
+    """Text the template appends to the tag when a condition holds (node-exporter's ``-distroless``)."""
+    defaults: Mapping[ValuesPath, Any] = field(default_factory=dict, hash=False)
+
+    def _read(self, values: Mapping[str, Any], path: ValuesPath | None) -> str:
+        if path is None:
+            return ""
+        value = given(values, path, self.defaults.get(path))
+        return "" if value is None else str(value)
+
+    def reference(self, values: Mapping[str, Any]) -> str:
+        registry = next((r for r in (self._read(values, path) for path in self.registries) if r), "")
+        repository = self._read(values, self.repository)
+        tag = self._read(values, self.tag) or self.empty_tag
+        if tag and self.tag_suffix is not None and self.tag_suffix[0].holds(values):
+            tag += self.tag_suffix[1]
+        digest = self._read(values, self.digest)
+        text = f"{registry}/{repository}" if registry else repository
+        if tag and not (digest and self.digest_replaces_tag):
+            text += f":{tag}"
+        return text + (f"{self.digest_prefix}{digest}" if digest else "")
+
+    @property
+    def paths(self) -> tuple[ValuesPath, ...]:
+        return tuple(p for p in (*self.registries, self.repository, self.tag, self.digest) if p is not None)
+
+
 @dataclass(frozen=True)
 class Image:
-    """An image at the tag the pinned chart uses, and the architectures its publisher builds."""
+    """An image at the tag the pinned chart uses, the architectures its publisher builds, and where the
+    chart's values name it, so the image the final values run is the one judged."""
 
     repository: str
     tag: str
     arches: frozenset[Arch] = BOTH_ARCHES
+    keys: ImageSource | None = None
+    """Where the chart's values set this image; None where no key does (an EKS add-on's)."""
+    enabled_if: tuple[Condition, ...] = ()
+    """What must hold for a container running this image to be in the pod (a sidecar's flag)."""
 
     @property
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}"
+
+    def at(self, values: Mapping[str, Any]) -> str:
+        """The reference the chart renders for these values (overrides included)."""
+        return self.keys.reference(values) if self.keys is not None else self.ref
+
+    def runs(self, values: Mapping[str, Any]) -> bool:
+        return all_hold(self.enabled_if, values)
+
+    @classmethod
+    def from_keys(
+        cls,
+        keys: ImageKeys,
+        arches: frozenset[Arch] = BOTH_ARCHES,
+        enabled_if: tuple[Condition, ...] = (),
+    ) -> Image:
+        """The image the chart's own defaults name (``keys.defaults``), with the keys that change it."""
+        repository, _, tag = keys.reference({}).rpartition(":")
+        return cls(repository, tag, arches, keys, enabled_if)
 
 
 @dataclass(frozen=True)
@@ -109,10 +277,11 @@ class Sidecar:
 
     resources: tuple[str, ...]
     """Its ``resources`` values path, from the chart's top level."""
-    enabled_by: tuple[str, ...] | None = None
-    """A values path that turns the container on or off; None when it always runs."""
-    enabled_by_default: bool = True
-    """Whether the chart runs it when ``enabled_by`` is not set in the values."""
+    enabled_if: tuple[Condition, ...] = ()
+    """What must hold for the chart to run the container; () when it always runs."""
+
+    def runs(self, values: Mapping[str, Any]) -> bool:
+        return all_hold(self.enabled_if, values)
 
 
 @dataclass(frozen=True)
@@ -181,12 +350,37 @@ class Workload:
     """What its pods need of the node that Pod Security's baseline refuses (node agents only)."""
     manifest_pod: Mapping[str, Any] = field(default_factory=dict)
     """Pod spec fields the add-on's own manifest sets and no values key reaches (EKS's DaemonSets)."""
-    enabled_by: tuple[str, ...] | None = None
-    """A values path that turns this workload on or off; None when it always runs."""
-    enabled_when: Any = True
-    """The value at ``enabled_by`` that runs it: true for a flag, or e.g. ``"daemonset"`` for a mode."""
-    enabled_by_default: bool = True
-    """Whether the chart runs it when ``enabled_by`` is not set in the values."""
+    enabled_if: tuple[Condition, ...] = ()
+    """What the chart's template tests before rendering it (subchart conditions included); () when it
+    always renders."""
+    templates: tuple[str, ...] = ()
+    """The chart's template files that render its pod templates, from the chart's root
+    (``charts/grafana/templates/deployment.yaml``)."""
+    extra_containers: tuple[ValuesPath, ...] = ()
+    """Values keys holding lists of containers the chart adds to its pods as given (``initContainers``):
+    their images run too."""
+
+    def runs(self, values: Mapping[str, Any]) -> bool:
+        """Whether the chart renders it with these final values."""
+        return all_hold(self.enabled_if, values)
+
+    def images_at(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every image its pods pull with these values: each declared container that runs, at the
+        reference the values give it, and any container the values add; each once."""
+        refs = [image.at(values) for image in self.images if image.runs(values)]
+        for path in self.extra_containers:
+            containers = given(values, path)
+            if isinstance(containers, list):
+                refs += [
+                    c["image"]
+                    for c in containers
+                    if isinstance(c, Mapping) and isinstance(c.get("image"), str)
+                ]
+        return tuple(dict.fromkeys(refs))
+
+    def declared_image(self, ref: str) -> Image | None:
+        """The declared image whose reference at Armful's values is ``ref`` (an override's is none)."""
+        return next((image for image in self.images if image.ref == ref), None)
 
     @property
     def pod_security(self) -> PodSecurityLevel:

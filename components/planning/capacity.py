@@ -206,8 +206,7 @@ def pod_request(workload: Workload, values: Mapping[str, Any], arch: Arch, where
         declared = workload.resources.get(arch)
         total = Room(parse_cpu(declared.cpu), parse_memory(declared.memory)) if declared else Room()
     for sidecar in workload.sidecars:
-        enabled = get_path(seen, sidecar.enabled_by) if sidecar.enabled_by else True
-        if enabled if enabled is not None else sidecar.enabled_by_default:
+        if sidecar.runs(values):
             total += _requests_at(seen, sidecar.resources, where)
     return replace(total, pods=1)
 

@@ -20,7 +20,7 @@ from armful.addons.registry import ADDONS, SECRETS
 from armful.addons.spec import AddonSpec
 from armful.core.config import PoolDescriptionConfig
 from armful.core.errors import CONFIG_NAMESPACE, ConfigIssue, StackConfigError, issues_from_pydantic
-from armful.core.findings import FindingLevel
+from armful.core.findings import Finding, FindingLevel
 from armful.core.pool_planner import topology_issue, workers_of_every_arch_issues
 from armful.core.pools import PoolPlan, PoolRole, pool_from_description
 from armful.core.topology import Topology
@@ -30,6 +30,7 @@ from armful.planning.plan import PlanError
 from armful.planning.pod_security import NamespacePlan, plan_namespaces
 from armful.planning.releases import (
     PlacementEntry,
+    ReleaseFinding,
     ReleasePlan,
     placeholders,
     plan_releases,
@@ -45,6 +46,9 @@ class AddonsPlan:
     namespaces: tuple[NamespacePlan, ...] = ()
     """The namespaces the releases create, each with its Pod Security level."""
     network_policies: tuple[PlannedPolicy, ...] = ()
+    awaiting_render: tuple[Finding, ...] = ()
+    """Errors only a render of the charts can settle (a workload an override turns on that Armful does not
+    declare): the component renders, or refuses with them."""
 
 
 # The arg that supplies each deploy-time placeholder a plan can hold: the VPC, and each add-on's secrets.
@@ -170,7 +174,11 @@ def _topology_issues(topology: Topology, pools: Sequence[PoolPlan]) -> list[Conf
 
 
 def plan_cluster_addons(
-    args: Mapping[str, Any], region: str | None, issues: Sequence[ConfigIssue] = ()
+    args: Mapping[str, Any],
+    region: str | None,
+    issues: Sequence[ConfigIssue] = (),
+    *,
+    render_settles: bool = False,
 ) -> AddonsPlan:
     """Validate ClusterAddons' args and plan its releases; raises ArgsError or PlanError.
 
@@ -215,7 +223,12 @@ def plan_cluster_addons(
     releases, placement, findings = plan_releases(
         addons, topology, pools, args["cluster_name"], region, VPC_ID
     )
-    if any(finding.level is FindingLevel.ERROR for finding in findings):
+    settled = [
+        finding
+        for finding in findings
+        if render_settles and isinstance(finding, ReleaseFinding) and finding.settled
+    ]
+    if any(finding.level is FindingLevel.ERROR and finding not in settled for finding in findings):
         raise PlanError(findings, subject="these add-ons")
     raise_for_missing_deploy_time_args(releases, args)
     policies = plan_network_policies(releases, addons)
@@ -230,7 +243,7 @@ def plan_cluster_addons(
                 )
             ]
         )
-    return AddonsPlan(tuple(releases), tuple(placement), plan_namespaces(releases), policies)
+    return AddonsPlan(tuple(releases), tuple(placement), plan_namespaces(releases), policies, tuple(settled))
 
 
 def raise_for_missing_deploy_time_args(releases: Sequence[ReleasePlan], args: Mapping[str, Any]) -> None:

@@ -28,16 +28,16 @@ def image_needs(plan: Plan) -> list[ImageNeed]:
     """Every image the stack will run, in plan order, with who uses it and where it must run."""
     needs: dict[str, ImageNeed] = {}
     pools = {pool.name: pool for pool in plan.pools}
-    landing = {(entry.release, entry.workload): entry.pools for entry in plan.placement}
-    for release in plan.releases:
-        for workload in release.spec.workloads:
-            where = landing.get((release.spec.release, workload.name))
-            if where is None:
-                continue
-            for image in workload.images:
-                need = needs.setdefault(image.ref, ImageNeed(image.ref))
-                need.used_by.append(f"{release.spec.release}/{workload.name}")
-                need.pools.update({name: pools[name] for name in where})
+    # The images the final values run (overrides, sidecars and init containers included), of the Helm
+    # releases' workloads that exist with those values, on every pool their pods may be scheduled on;
+    # EKS pulls its add-ons' images from its own registry.
+    for entry in plan.placement:
+        if entry.eks_managed:
+            continue
+        for image in entry.images:
+            need = needs.setdefault(image, ImageNeed(image))
+            need.used_by.append(f"{entry.release}/{entry.workload}")
+            need.pools.update({name: pools[name] for name in entry.targets})
     workers = {pool.name: pool for pool in plan.pools if pool.role is PoolRole.WORKERS}
     for workload in plan.workloads:
         for image in workload.images:
@@ -90,7 +90,8 @@ class DeclarationMismatch:
 
 
 def addon_images() -> list[tuple[str, str, frozenset[Arch]]]:
-    """(release, image, declared arches) for every workload image of every add-on, each once."""
+    """(release, image, declared arches) for every workload image of every add-on, each once: at the
+    chart's (or Armful's) defaults, optional sidecars and init containers included."""
     seen: dict[str, tuple[str, str, frozenset[Arch]]] = {}
     for spec in ADDONS:
         for workload in spec.workloads:

@@ -32,7 +32,7 @@ from armful.addons.network_policies import (
 )
 from armful.addons.spec import AddonSpec
 from armful.placement.workloads import Workload
-from armful.planning.releases import ReleasePlan, placeholders, render_placeholders, workload_enabled
+from armful.planning.releases import ReleasePlan, placeholders, render_placeholders
 
 BASELINE_NAME = "armful-baseline"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "armful"}
@@ -73,7 +73,7 @@ def plan_network_policies(releases: Sequence[ReleasePlan], addons: AddonsConfig)
         (release.spec.release, workload.name): _Selected(release, workload)
         for release in releases
         for workload in release.spec.workloads
-        if workload_enabled(workload, release.values)
+        if workload.runs(release.values)
     }
     policies: list[PlannedPolicy] = []
     for release in releases:

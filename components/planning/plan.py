@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from armful.addons.context import VPC_ID
@@ -26,6 +26,7 @@ from armful.planning.network_policies_plan import PlannedPolicy, plan_network_po
 from armful.planning.releases import (
     ManagedAddonPlan,
     PlacementEntry,
+    ReleaseFinding,
     ReleasePlan,
     plan_managed_addons,
     plan_releases,
@@ -134,6 +135,18 @@ class Plan:
     def has_errors(self) -> bool:
         return any(finding.level is FindingLevel.ERROR for finding in self.findings)
 
+    def proven_by_render(self, releases: Collection[str]) -> Plan:
+        """This plan once ``plan --render`` has rendered ``releases`` and found each of their pod templates
+        placed: what they turn on beyond Armful's declarations is proven to land where it should, so
+        those errors become warnings that still say its pods are not counted in capacity."""
+        findings = tuple(
+            Finding(FindingLevel.WARNING, finding.code, finding.settled)
+            if isinstance(finding, ReleaseFinding) and finding.settled and finding.release in releases
+            else finding
+            for finding in self.findings
+        )
+        return replace(self, findings=findings)
+
     def cluster_json(self) -> dict[str, Any]:
         cluster = self.config.cluster
         return {
@@ -219,7 +232,7 @@ def build_plan(
     """Config → plan; raises StackConfigError naming every field to fix.
 
     ``image_arches`` are platforms read from registries (``readiness``); they win over the arches
-    declared for the user's workloads.
+    declared for the user's workloads and the add-ons' images, and judge the images overrides name.
     """
     if not region:
         raise StackConfigError(
@@ -234,7 +247,7 @@ def build_plan(
     pools = (*managed, *(node_pool.as_pool() for node_pool in node_pools))
     vpc_id = VPC_ID if config.network.vpc_id is None else config.network.vpc_id
     releases, placement, findings = plan_releases(
-        config.addons, config.topology, pools, config.cluster.name, region, vpc_id
+        config.addons, config.topology, pools, config.cluster.name, region, vpc_id, image_arches
     )
     managed, managed_placement, managed_findings = plan_managed_addons(
         config.addons, config.topology, pools, config.cluster.name, region

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from armful.addons.namespaces import pod_security_labels
 from armful.placement.workloads import PodSecurityLevel
-from armful.planning.releases import ReleasePlan, workload_enabled
+from armful.planning.releases import ReleasePlan
 
 # Most open first: a namespace takes the most open level any of its pods needs.
 _OPENNESS = (PodSecurityLevel.PRIVILEGED, PodSecurityLevel.BASELINE, PodSecurityLevel.RESTRICTED)
@@ -44,7 +44,7 @@ def plan_namespaces(releases: Sequence[ReleasePlan]) -> tuple[NamespacePlan, ...
             (release.spec.release, workload)
             for release in inside
             for workload in release.spec.workloads
-            if workload_enabled(workload, release.values)
+            if workload.runs(release.values)
         ]
         level = min(
             (workload.pod_security for _, workload in workloads),

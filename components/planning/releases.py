@@ -4,6 +4,12 @@ lands, and findings.
 The values each gets are, in order: placement (``armful.placement.values``), the add-on's own chart
 (or configuration) values, the user's overrides. Placement is then proven with the scheduler model on the
 final values, so an override that strands a component or narrows a node agent is an error.
+
+The final values also decide which declared workloads exist (``Workload.enabled_if``, as the chart's
+templates test it) and which images their pods pull (``Image.keys``): an override that turns a workload off
+takes it out of placement and capacity, and one that changes an image is judged on the image it names.
+An override that turns on something the chart renders but Armful does not declare is an error, and values
+the chart itself refuses (its schema, its templates' ``fail``) are config errors in the chart's words.
 """
 
 from __future__ import annotations
@@ -16,15 +22,21 @@ from armful.addons.config import AddonsConfig
 from armful.addons.context import VPC_ID, AddonContext, DeployTime
 from armful.addons.eks_managed import MANAGED_ADDONS, ManagedAddonSpec
 from armful.addons.spec import AddonSpec, LogGroup, PodIdentity
+from armful.core.arch import Arch
 from armful.core.errors import ConfigIssue, StackConfigError, config_path
-from armful.core.findings import Finding
+from armful.core.findings import Finding, FindingLevel
 from armful.core.pools import PoolPlan
 from armful.core.topology import Topology
 from armful.core.values_tree import deep_merge, get_path, without_nulls
 from armful.placement.judgement import judge
 from armful.placement.scheduler import NodeProfile, evaluate
 from armful.placement.values import placement_values
-from armful.placement.workloads import Workload, key_path
+from armful.placement.workloads import ValuesPath, Workload, all_hold, key_path
+from armful.planning.chart_schemas import schema_issues
+from armful.planning.value_rules import refusal_issues
+
+UNDECLARED = "undeclared-workload"
+"""The code of a finding about a pod template the values turn on that Armful does not declare."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,11 @@ class PlacementEntry:
     namespace: str = ""
     replicas: int | None = None
     """Pods it runs; None for a node agent, which runs one on every node it reaches."""
+    images: tuple[str, ...] = ()
+    """Every image its pods pull with the final values (init containers and sidecars included)."""
+    targets: tuple[str, ...] = ()
+    """The pools whose filters take its pods, whatever their arch: each of its images needs a build for
+    every one of them (``pools`` leaves out those where an image lacks one)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +89,17 @@ class PlacementEntry:
             "eks_managed": self.eks_managed,
             "namespace": self.namespace,
             "replicas": self.replicas,
+            "images": list(self.images),
         }
+
+
+@dataclass(frozen=True)
+class ReleaseFinding(Finding):
+    """A finding about one release that rendering the release can settle."""
+
+    release: str = ""
+    settled: str = ""
+    """What it says instead once a render has placed every pod template of the release."""
 
 
 def placeholders(tree: Any) -> set[DeployTime]:
@@ -96,23 +123,42 @@ def render_placeholders(tree: Any) -> Any:
     return tree
 
 
-def release_values(spec: AddonSpec | ManagedAddonSpec, context: AddonContext) -> dict[str, Any]:
-    """Placement of the workloads that will run, then the chart's own values, then the user's."""
+ImageArches = Mapping[str, frozenset[Arch]]
+"""Platforms read from registries (``readiness``), by image reference."""
+
+
+def image_arches_at(
+    workload: Workload, values: Mapping[str, Any], read: ImageArches | None = None
+) -> dict[str, frozenset[Arch] | None]:
+    """Each image the workload's pods pull with these values → its arches: as read from its registry, else
+    as declared for that image, else None (an image an override names that nobody has read)."""
+    known = read or {}
+    arches: dict[str, frozenset[Arch] | None] = {}
+    for ref in workload.images_at(values):
+        declared = workload.declared_image(ref)
+        arches[ref] = known.get(ref, declared.arches if declared else None)
+    return arches
+
+
+def release_values(
+    spec: AddonSpec | ManagedAddonSpec, context: AddonContext, read: ImageArches | None = None
+) -> dict[str, Any]:
+    """Placement of the workloads that will run, then the chart's own values, then the user's.
+
+    Placement is written twice: the images a workload's pods pull (and so the arch it must be kept to)
+    are those of the values with its placement in them (a workload's ``extra_values`` may pin a tag).
+    """
     chart_and_user = deep_merge(spec.values(context), context.options.values)
+    running = [workload for workload in spec.workloads if workload.runs(chart_and_user)]
+    first: dict[str, Any] = {}
+    for workload in running:
+        first = deep_merge(first, placement_values(workload, context.pools))
+    first = deep_merge(first, chart_and_user)
     values: dict[str, Any] = {}
-    for workload in spec.workloads:
-        if workload_enabled(workload, chart_and_user):
-            values = deep_merge(values, placement_values(workload, context.pools))
+    for workload in running:
+        images = image_arches_at(workload, first, read)
+        values = deep_merge(values, placement_values(workload, context.pools, images))
     return deep_merge(values, chart_and_user)
-
-
-def workload_enabled(workload: Workload, values: Mapping[str, Any]) -> bool:
-    if workload.enabled_by is None:
-        return True
-    value = get_path(without_nulls(values), workload.enabled_by)
-    if value is None:
-        return workload.enabled_by_default
-    return bool(value) if workload.enabled_when is True else value == workload.enabled_when
 
 
 # The shape Kubernetes gives each scheduling field (PlacementKeys.scheduling names them).
@@ -141,7 +187,7 @@ def pod_spec_at(workload: Workload, values: Mapping[str, Any]) -> dict[str, Any]
     seen = without_nulls(values)
     pod: dict[str, Any] = {
         **workload.manifest_pod,
-        "containers": [{"name": image.ref, "image": image.ref} for image in workload.images],
+        "containers": [{"name": ref, "image": ref} for ref in workload.images_at(values)],
     }
     if keys.tolerate_all is not None and get_path(seen, key_path(workload.path, keys.tolerate_all)):
         pod["tolerations"] = [*pod.get("tolerations", []), {"operator": "Exists"}]
@@ -192,14 +238,20 @@ def place_release(
     values: Mapping[str, Any],
     pools: Sequence[PoolPlan],
     topology: Topology | None,
+    read: ImageArches | None = None,
+    user_values: Mapping[str, Any] | None = None,
 ) -> tuple[list[PlacementEntry], list[Finding]]:
-    """Where each enabled workload can run under the final values, and what is wrong with that."""
+    """Where each workload the final values turn on can run, and what is wrong with that.
+
+    ``user_values`` are the overrides, so that a finding about an image names the keys they set.
+    """
     entries, findings = [], []
     nodes = [NodeProfile.of_pool(pool) for pool in pools]
     for workload in spec.workloads:
-        if not workload_enabled(workload, values):
+        if not workload.runs(values):
             continue
-        arches = {image.ref: image.arches for image in workload.images}
+        images = image_arches_at(workload, values, read)
+        arches = {ref: known for ref, known in images.items() if known is not None}
         try:
             pod = pod_spec_at(workload, values)
             verdicts = [evaluate(pod, node, arches) for node in nodes]
@@ -234,17 +286,90 @@ def place_release(
                 eks_managed=isinstance(spec, ManagedAddonSpec),
                 namespace=spec.namespace,
                 replicas=None if workload.kind.is_node_agent else replicas_of(workload, values, spec.key),
+                images=tuple(images),
+                targets=tuple(verdict.pool for verdict in verdicts if verdict.schedulable),
             )
         )
+        subject = f"{spec.release} {workload.kind.value} {workload.name}"
         findings += judge(
-            f"{spec.release} {workload.kind.value} {workload.name}",
+            subject,
             node_agent=workload.kind.is_node_agent,
             pools=pools,
             verdicts=verdicts,
             image_arches=arches,
             topology=topology.value if topology else None,
         )
+        findings += [
+            _unread_image(spec, workload, ref, values, user_values or {})
+            for ref, known in images.items()
+            if known is None
+        ]
     return entries, findings
+
+
+def _unread_image(
+    spec: AddonSpec | ManagedAddonSpec,
+    workload: Workload,
+    ref: str,
+    values: Mapping[str, Any],
+    user_values: Mapping[str, Any],
+) -> Finding:
+    """An image the values name instead of the declared one, whose arches nothing has read."""
+    keys = [
+        ".".join(path)
+        for image in workload.images
+        if image.keys is not None and image.at(values) == ref
+        for path in image.keys.paths
+        if _is_set(user_values, path)
+    ]
+    keys += [".".join(path) for path in workload.extra_containers if _is_set(user_values, path)]
+    named = f" (set by {', '.join(f'addons.{spec.key}.values.{key}' for key in keys)})" if keys else ""
+    return Finding(
+        FindingLevel.WARNING,
+        "arch-unknown",
+        f"{spec.release} {workload.kind.value} {workload.name} runs {ref}{named}, which is not the image "
+        "Armful declares: the arches it is built for have not been read, so plan cannot show it runs on "
+        "every pool it lands on. Fix: run `armful readiness` on this stack, which reads them (and plan then "
+        "judges them)",
+    )
+
+
+def undeclared_findings(
+    spec: AddonSpec, values: Mapping[str, Any], user_values: Mapping[str, Any]
+) -> list[Finding]:
+    """Each pod template the final values turn on that the add-on does not declare, naming the keys the
+    user's overrides set to turn it on."""
+    findings: list[Finding] = []
+    for undeclared in spec.undeclared:
+        if not all_hold(undeclared.enabled_if, values):
+            continue
+        switches = [switch for condition in undeclared.enabled_if for switch in condition.switches()]
+        given = [s.path for s in switches if _is_set(user_values, s.path)] or [s.path for s in switches]
+        keys = ", ".join(f"addons.{spec.key}.values.{'.'.join(path)}" for path in dict.fromkeys(given))
+        turns_on = f"{spec.release}: {keys} turns on {undeclared.what}, which Armful does not declare"
+        findings.append(
+            ReleaseFinding(
+                FindingLevel.ERROR,
+                UNDECLARED,
+                f"{turns_on}: plan cannot place it, count its requests or check its images, and the chart "
+                "gives it no nodeSelector or toleration of Armful's pools, so it lands on a worker pool or "
+                f"nowhere. Fix: remove the override, or give {undeclared.keys} the nodeSelector and "
+                "tolerations of the pool it should run on and prove it with `armful plan --render`",
+                release=spec.release,
+                settled=f"{turns_on}; rendered with Helm, every pod template of the release is placed, but "
+                "capacity does not count its pods",
+            )
+        )
+    return findings
+
+
+def _is_set(tree: Mapping[str, Any], path: ValuesPath) -> bool:
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def plan_releases(
@@ -254,9 +379,15 @@ def plan_releases(
     cluster_name: str,
     region: str,
     vpc_id: str | DeployTime = VPC_ID,
+    image_arches: ImageArches | None = None,
 ) -> tuple[list[ReleasePlan], list[PlacementEntry], list[Finding]]:
-    """The enabled add-ons for these pools: their releases, where each workload lands, what is wrong."""
+    """The enabled add-ons for these pools: their releases, where each workload lands, what is wrong.
+
+    ``image_arches`` are platforms read from registries; they win over the arches declared for add-on
+    images, and judge the images overrides name. Raises StackConfigError for values a chart refuses.
+    """
     releases, placement, findings = [], [], []
+    refused: list[ConfigIssue] = []
     enabled = tuple(addons.enabled())
     for spec in enabled:
         context = AddonContext(
@@ -271,11 +402,22 @@ def plan_releases(
         identity = spec.pod_identity
         if identity is not None and identity.applies is not None and not identity.applies(context.options):
             identity = None
-        release = ReleasePlan(spec, release_values(spec, context), log_group, identity)
-        entries, release_findings = place_release(spec, release.values, pools, topology)
+        release = ReleasePlan(spec, release_values(spec, context, image_arches), log_group, identity)
+        refused += refusal_issues(spec, release.values)
+        refused += schema_issues(spec, render_placeholders(release.values))
         releases.append(release)
+    # What the charts refuse comes first: Helm would stop there, before any pod exists.
+    if refused:
+        raise StackConfigError(refused)
+    for release in releases:
+        spec = release.spec
+        user_values = addons.options_for(spec).values
+        entries, release_findings = place_release(
+            spec, release.values, pools, topology, image_arches, user_values
+        )
         placement += entries
         findings += release_findings
+        findings += undeclared_findings(spec, release.values, user_values)
     return releases, placement, findings
 
 

@@ -9,6 +9,9 @@ stack config is parsed, so that ``plan`` and the stack program refuse the same o
   Bottlerocket's lockdown).
 - Volumes use the StorageClass Armful creates (``gp3``): a claim naming another stays Pending, and the
   atomic release fails ``pulumi up``.
+- Values a chart's templates refuse with ``fail`` (kyverno's ``replicas: 0``, cert-manager's PodMonitor
+  beside a ServiceMonitor) are refused with the chart's own message, on the release's final values
+  (``refusal_issues``, which planning calls once the values are merged).
 
 The module also says the add-ons' own value patterns in words (``describe_pattern``).
 """
@@ -27,7 +30,7 @@ from armful.core.errors import ConfigIssue, config_path, describe_pattern
 from armful.core.pod_fields import SCHEDULING_FIELDS, resources_problems
 from armful.core.pools import OsFamily
 from armful.core.values_tree import get_path, without_nulls
-from armful.placement.workloads import key_path
+from armful.placement.workloads import all_hold, key_path
 
 if TYPE_CHECKING:
     from armful.planning.stack_config import StackConfig
@@ -152,6 +155,20 @@ def _pod_field_issues(spec: AddonSpec | ManagedAddonSpec, values: Mapping[str, A
                 for below, problem in check(value)
             ]
     return issues
+
+
+def refusal_issues(spec: AddonSpec, values: Mapping[str, Any]) -> list[ConfigIssue]:
+    """The chart's own refusals (its templates' ``fail``) that a release's final values meet, each in the
+    chart's words: Helm would stop the install with that message."""
+    return [
+        ConfigIssue(
+            _at(spec, *refusal.at),
+            f"{spec.chart} {spec.version} refuses these values ({refusal.template}): {refusal.message!r}",
+            refusal.fix,
+        )
+        for refusal in spec.refusals
+        if all_hold(refusal.refused_if, values)
+    ]
 
 
 def _storage_class_paths(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -102,7 +102,13 @@ def chart_default_images(spec: AddonSpec) -> set[str]:
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.key)
 def test_workloads_name_the_images_the_pinned_chart_runs(spec: AddonSpec) -> None:
-    declared = {image.ref for workload in spec.workloads for image in workload.images}
+    values = release_values(spec, context_for(spec))
+    declared = {
+        image.ref
+        for workload in spec.workloads
+        for image in workload.images
+        if image.runs(values) and (workload.runs(values) or workload is falco.SIDEKICK)
+    }
     assert declared == chart_default_images(spec)
 
 
@@ -139,14 +145,16 @@ def test_falco_uses_the_modern_ebpf_driver() -> None:
 
 def test_falcosidekick_is_off_by_default() -> None:
     values = FALCO.values(context_for(FALCO))
-    assert get_path(values, falco.SIDEKICK.enabled_by) is False
+    assert get_path(values, ("falcosidekick", "enabled")) is False
+    assert not falco.SIDEKICK.runs(values)
     assert falco.FalcoOptions().sidekick is False
 
 
 def test_falcosidekick_runs_when_the_option_is_on() -> None:
     options = falco.FalcoOptions.model_validate({"sidekick": True})
     values = FALCO.values(context_for(FALCO, options))
-    assert get_path(values, falco.SIDEKICK.enabled_by) is True
+    assert get_path(values, ("falcosidekick", "enabled")) is True
+    assert falco.SIDEKICK.runs(values)
     assert values["falcosidekick"]["webui"]["enabled"] is False
     assert falco.SIDEKICK.kind is WorkloadKind.DEPLOYMENT
     assert falco.SIDEKICK.path == ("falcosidekick",)

@@ -14,7 +14,7 @@ from armful.addons.registry import ADDONS, BY_RELEASE
 from armful.core.errors import StackConfigError
 from armful.core.pools import PoolRole
 from armful.planning.plan import Plan, build_plan
-from armful.planning.releases import ReleasePlan, render_placeholders, workload_enabled
+from armful.planning.releases import ReleasePlan, render_placeholders
 from armful.planning.stack_config import parse_stack_config, strip_namespace
 from armful.planning.stack_plan import plan_stack
 
@@ -91,9 +91,12 @@ def test_every_workload_an_add_on_runs_is_placed(stack: str) -> None:
     placed = {(entry.release, entry.workload) for entry in plan.placement}
     running = {
         (addon.spec.release, workload.name)
-        for addon in (*plan.releases, *plan.managed_addons)
+        for addon, values in (
+            *((release, release.values) for release in plan.releases),
+            *((managed, managed.configuration_values) for managed in plan.managed_addons),
+        )
         for workload in addon.spec.workloads
-        if workload.enabled_by is None or workload.enabled_by_default
+        if workload.runs(values)
     }
     assert placed == running
     # EKS's own: CoreDNS and the EBS CSI controller on the system pool, its agents on every pool.
@@ -114,10 +117,7 @@ def test_node_agents_tolerate_every_pool_taint(stack: str) -> None:
     plan = example_plan(stack)
     taints = {(t.key, t.value, t.effect.value) for pool in plan.pools for t in pool.taints}
     agents = [
-        (r, w)
-        for r in plan.releases
-        for w in r.spec.workloads
-        if w.kind.is_node_agent and workload_enabled(w, r.values)
+        (r, w) for r in plan.releases for w in r.spec.workloads if w.kind.is_node_agent and w.runs(r.values)
     ]
     assert agents
     for release, workload in agents:

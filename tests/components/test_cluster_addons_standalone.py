@@ -23,7 +23,7 @@ from armful.core.taints import Taint, TaintEffect
 from armful.placement.scheduler import NodeProfile, evaluate
 from armful.planning.cluster_addons_plan import describe_pools, release_order
 from armful.planning.plan import PlanError
-from armful.planning.releases import ReleasePlan, pod_spec_at, workload_enabled
+from armful.planning.releases import ReleasePlan, pod_spec_at
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -177,7 +177,7 @@ def _pods() -> list[tuple[str, Any, dict[str, Any]]]:
     pods = []
     for release, values in released_values().items():
         for workload in BY_RELEASE[release].workloads:
-            if workload_enabled(workload, values):
+            if workload.runs(values):
                 pods.append((release, workload, pod_spec_at(workload, values)))
     assert pods
     return pods

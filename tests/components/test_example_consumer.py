@@ -19,7 +19,7 @@ from armful.addons.registry import BY_RELEASE
 from armful.core.arch import Arch
 from armful.core.taints import Taint, TaintEffect
 from armful.placement.scheduler import NodeProfile, evaluate
-from armful.planning.releases import pod_spec_at, workload_enabled
+from armful.planning.releases import pod_spec_at
 
 EXAMPLE = ROOT / "examples" / "own-eks-cluster"
 PROGRAM = EXAMPLE / "__main__.py"
@@ -120,7 +120,7 @@ def test_each_release_is_placed_for_the_programs_pools() -> None:
     for release in mocks.of_type(RELEASE):
         values = reveal(release.inputs["values"])
         for workload in BY_RELEASE[release.inputs["name"]].workloads:
-            if not workload_enabled(workload, values):
+            if not workload.runs(values):
                 continue
             pod = pod_spec_at(workload, values)
             subject = f"{release.name} {workload.name} ({workload.kind.value})"

@@ -24,6 +24,8 @@ from example_stacks import ROOT
 from packaging.requirements import Requirement
 
 from armful.addons.aws_load_balancer_controller import POLICY_FILE
+from armful.addons.registry import ADDONS
+from armful.planning.chart_schemas import SCHEMAS_DIR, defaults_file, has_schema, schema_file
 
 POLICY = "policies/aws_load_balancer_controller_iam_policy.json"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -81,6 +83,17 @@ def test_a_built_wheel_carries_the_load_balancer_policy(wheel: zipfile.ZipFile) 
     assert json.loads(data)["Statement"], "the controller's IAM policy, whole"
 
 
+def test_a_built_wheel_carries_the_chart_schemas_plan_validates_against(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    shipped = [spec for spec in ADDONS if has_schema(spec)]
+    assert shipped, "cert-manager and the collector ship values schemas"
+    for spec in shipped:
+        for path in (schema_file(spec.chart, spec.version), defaults_file(spec.chart, spec.version)):
+            member = f"armful/addons/schemas/{path.name}"
+            assert member in names, member
+            assert wheel.read(member) == path.read_bytes(), member
+
+
 def test_a_built_wheel_is_apache_licensed_and_carries_the_license(wheel: zipfile.ZipFile) -> None:
     (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
     headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
@@ -103,7 +116,7 @@ def test_a_built_wheel_asks_for_ranges_not_pins(wheel: zipfile.ZipFile) -> None:
 def test_the_policy_is_package_data_that_the_code_reads_as_a_resource() -> None:
     """Without a build: setuptools' configuration ships the file, and the code finds it as a resource."""
     package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
-    assert package_data["armful.addons"] == ["policies/*.json"]
+    assert package_data["armful.addons"] == ["policies/*.json", "schemas/*.json", "schemas/*.values.yaml"]
     shipped = sorted(
         path.relative_to(ROOT / "components" / "addons").as_posix()
         for pattern in package_data["armful.addons"]
@@ -113,6 +126,10 @@ def test_the_policy_is_package_data_that_the_code_reads_as_a_resource() -> None:
     resource = resources.files("armful.addons").joinpath(POLICY)
     assert json.loads(resource.read_text())["Statement"]
     assert Path(str(resource)) == POLICY_FILE
+    # Every schema file the code reads is matched by the patterns, and it reads them from the package.
+    assert Path(str(resources.files("armful.addons").joinpath("schemas"))) == SCHEMAS_DIR
+    schemas = sorted(path.relative_to(SCHEMAS_DIR.parent).as_posix() for path in SCHEMAS_DIR.iterdir())
+    assert schemas and set(schemas) <= set(shipped)
 
 
 def test_every_source_folder_is_a_listed_package_of_armful() -> None:

@@ -91,6 +91,35 @@ def test_an_amd64_only_image_fails_an_all_arm_stack_and_plan_then_knows(
     assert [f["code"] for f in errors] == ["wrong-arch"] and image in errors[0]["message"]
 
 
+def test_an_add_on_image_override_without_an_arm64_build_fails_all_arm(
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Readiness and plan judge the image the values run, not the one the add-on declares."""
+    stack = write_stack(tmp_path, "all-arm", [])
+    config = yaml.safe_load(stack.read_text())
+    image = {"repository": f"{seeded.host}/single", "tag": "oci"}
+    config["config"]["armful:addons"]["metricsServer"] = {"enabled": True, "values": {"image": image}}
+    stack.write_text(yaml.safe_dump(config))
+
+    status, out, _ = run(capsys, "plan", "--stack-file", str(stack), "--format", "json")
+    assert status == 0, "unread, it is a warning"
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["arch-unknown"]
+
+    status, out, _ = run(capsys, "readiness", "--stack-file", str(stack), "--format", "json")
+    assert status == 1
+    (verdict,) = json.loads(out)
+    assert verdict["image"] == f"{seeded.host}/single:oci" and verdict["ok"] is False
+    assert verdict["used_by"] == ["metrics-server/metrics-server"]
+    assert verdict["pools"] == {"system": False}
+
+    # plan now knows what readiness read: the Graviton system pool cannot run it.
+    status, out, _ = run(capsys, "plan", "--stack-file", str(stack), "--format", "json")
+    assert status == 1
+    errors = [f for f in json.loads(out)["findings"] if f["level"] == "error"]
+    assert [f["code"] for f in errors] == ["wrong-arch"]
+    assert f"{seeded.host}/single:oci" in errors[0]["message"] and "metrics-server" in errors[0]["message"]
+
+
 def test_mixed_places_an_amd64_only_image_on_the_x86_pool(
     seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

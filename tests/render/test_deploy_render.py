@@ -143,9 +143,34 @@ def test_a_pod_only_helms_output_shows_stops_pulumi_up_before_anything_is_create
         "[off-system] kube-prometheus-stack rendered ThanosRuler/kube-prometheus-stack-thanos-ruler"
         in message
     )
-    # The documented switch turns the proof off: the same stack then deploys on the declared model alone.
-    mocks = up("all-arm", {"directory": str(archives), "renderAtDeploy": False}, addons)
+    # Without the render nothing proves the undeclared workload placed: the declared model refuses it.
+    with pytest.raises(PlanError) as unproven:
+        up("all-arm", {"directory": str(archives), "renderAtDeploy": False}, addons, RecordingMocks())
+    assert "[undeclared-workload]" in str(unproven.value)
+    assert "thanosRuler.enabled" in str(unproven.value)
+
+
+def test_an_undeclared_workload_the_render_proves_placed_deploys(archives: Path) -> None:
+    """Given the system pool's selector and toleration, the ThanosRuler the chart renders is placed: the
+    deploy-time render proves it, and the releases are created."""
+    placed = {
+        "enabled": True,
+        "thanosRulerSpec": {
+            "nodeSelector": {"node.armful.dev/role": "system"},
+            "tolerations": [
+                {"key": "CriticalAddonsOnly", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+            ],
+        },
+    }
+    mocks = up(
+        "all-arm",
+        {"directory": str(archives)},
+        only("kubePrometheusStack", kubePrometheusStack={"thanosRuler": placed}),
+    )
     assert [r.inputs["name"] for r in mocks.of_type(RELEASE)] == ["kube-prometheus-stack"]
+    # The render-off switch still deploys a stack whose declared model holds.
+    plain = up("all-arm", {"directory": str(archives), "renderAtDeploy": False}, only("metricsServer"))
+    assert [r.inputs["name"] for r in plain.of_type(RELEASE)] == ["metrics-server"]
 
 
 @pytest.mark.parametrize("render", [True, False], ids=["rendered", "render-off"])

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import PINNED_TODAY
 from example_stacks import EXAMPLE_STACKS
+from render_compare import compare
 from render_testkit import SDK_REASON, chart_archives
 
 from armful.core import kubernetes_versions
@@ -54,6 +55,17 @@ def test_every_release_renders_with_no_error(real: RealRender) -> None:
     assert [f for f in real.findings if f.level is FindingLevel.ERROR] == []
     assert [note for note in real.notes if "could not" in note or "incomplete" in note] == []
     assert all(release.objects > 0 for release in real.rendered)
+
+
+def test_the_plan_declares_every_pod_template_the_charts_render_with_its_images_and_pools(
+    real: RealRender,
+) -> None:
+    """Which workloads exist, which images their pods pull (init containers and sidecars included) and
+    where they land: the plan's view of each example stack is Helm's."""
+    for rendered in real.rendered:
+        seen = compare(real.plan, rendered.name, list(rendered.placements))
+        assert seen.mismatches == [], rendered.name
+        assert seen.undeclared == [], rendered.name
 
 
 def test_cert_manager_renders_its_rbac_with_helms_document_separators(real: RealRender) -> None:
