@@ -104,11 +104,23 @@ def pod_identity_trust_policy(
     )
 
 
-def node_role(name: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> RoleWithPolicies:
+def node_role(
+    name: str,
+    partition: pulumi.Input[str],
+    parent: pulumi.Resource,
+    *,
+    role_name: pulumi.Input[str] | None = None,
+    description: str = "Armful node role: join EKS, VPC CNI, pull from ECR",
+    tags: dict[str, str] | None = None,
+) -> RoleWithPolicies:
+    """The role nodes assume: EC2 only, with what a node needs and nothing more. ``role_name`` names it where
+    a policy must name it in turn (Karpenter's controller may pass only its nodes' role)."""
     role = aws.iam.Role(
         name,
+        name=role_name,
         assume_role_policy=json.dumps(_EC2_TRUST),
-        description="Armful node role: join EKS, VPC CNI, pull from ECR",
+        description=description,
+        tags=tags or None,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     attachments = tuple(

@@ -32,7 +32,7 @@ from armful.core.karpenter_objects import (
 )
 from armful.core.karpenter_pools import NodePoolPlan
 from armful.core.pools import NodeAmiRelease, OsFamily, ami_type, release_version_parameter
-from armful.iam import NODE_MANAGED_POLICIES, managed_policy_arn
+from armful.iam import node_role
 
 NODE_ACCESS_ENTRY_TYPE = "EC2_LINUX"
 QUEUE_RETENTION_SECONDS = 300
@@ -77,35 +77,16 @@ class Karpenter(pulumi.ComponentResource):
         tags = dict(args.get("tags") or {})
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
-        role = aws.iam.Role(
+        nodes = node_role(
             f"{name}-node",
+            partition,
+            self,
             # Named: the controller's policy lets it pass exactly this role to EC2.
-            name=cluster_name.apply(node_role_name),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            role_name=cluster_name.apply(node_role_name),
             description="Armful: nodes Karpenter launches (join EKS, VPC CNI, pull from ECR)",
-            tags=tags or None,
-            opts=child,
+            tags=tags,
         )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                role=role.name,
-                policy_arn=managed_policy_arn(partition, policy),
-                opts=pulumi.ResourceOptions(parent=role),
-            )
-            for policy in NODE_MANAGED_POLICIES
-        ]
+        role = nodes.role
         access_entry = aws.eks.AccessEntry(
             f"{name}-node",
             cluster_name=cluster_name,
@@ -174,8 +155,7 @@ class Karpenter(pulumi.ComponentResource):
         self.node_role_name = role.name
         self.queue_name = queue.name
         self.ready: list[pulumi.Resource] = [
-            role,
-            *attachments,
+            *nodes.ready,
             access_entry,
             queue,
             queue_policy,

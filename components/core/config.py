@@ -134,25 +134,30 @@ def _raise_for(problem: str | None, fix: str) -> None:
         raise ValueError(f"{problem}. Fix: {fix}")
 
 
-class PodRequestsConfig(ConfigModel):
+class CpuAndMemoryConfig(ConfigModel):
+    """The checks of a model whose ``cpu`` and ``memory`` fields are Kubernetes quantities (each subclass
+    declares the two fields, with its own defaults and docs); both are kept as the text given."""
+
+    @field_validator("cpu", mode="before", check_fields=False)
+    @classmethod
+    def _cpu_quantity(cls, value: Any) -> Any:
+        parse_cpu(value)
+        return str(value)
+
+    @field_validator("memory", mode="before", check_fields=False)
+    @classmethod
+    def _memory_quantity(cls, value: Any) -> Any:
+        parse_memory(value)
+        return str(value)
+
+
+class PodRequestsConfig(CpuAndMemoryConfig):
     """A pod's requests, summed over its containers, as Kubernetes quantities."""
 
     cpu: str
     """A CPU quantity such as 250m or 2."""
     memory: str
     """A memory quantity such as 512Mi or 2Gi."""
-
-    @field_validator("cpu", mode="before")
-    @classmethod
-    def _cpu_quantity(cls, value: Any) -> Any:
-        parse_cpu(value)
-        return str(value)
-
-    @field_validator("memory", mode="before")
-    @classmethod
-    def _memory_quantity(cls, value: Any) -> Any:
-        parse_memory(value)
-        return str(value)
 
 
 class NodeCapacityConfig(ConfigModel):

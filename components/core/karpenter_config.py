@@ -14,11 +14,10 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from armful.core.arch import Arch
-from armful.core.config import POOL_NAME_MAX, ExtraTaintConfig, reserved_label
+from armful.core.config import POOL_NAME_MAX, CpuAndMemoryConfig, ExtraTaintConfig, reserved_label
 from armful.core.config_base import ConfigModel
 from armful.core.kubernetes_names import check_label, dns_label_problem, duplicate_taints
 from armful.core.pools import OsFamily
-from armful.core.quantities import parse_cpu, parse_memory
 
 # The patterns of the NodePool CRD's disruption fields (karpenter.sh_nodepools.yaml in chart 1.14.1).
 DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
@@ -53,25 +52,13 @@ def _pattern(value: str, pattern: re.Pattern[str], what: str, example: str) -> s
     return value
 
 
-class NodePoolLimitsConfig(ConfigModel):
+class NodePoolLimitsConfig(CpuAndMemoryConfig):
     """The most a NodePool may launch, summed over its nodes' capacity: Karpenter stops there."""
 
     cpu: str = "64"
     """vCPUs over all its nodes (default 64)."""
     memory: str = "256Gi"
     """Memory over all its nodes (default 256Gi)."""
-
-    @field_validator("cpu", mode="before")
-    @classmethod
-    def _cpu_quantity(cls, value: Any) -> Any:
-        parse_cpu(value)
-        return str(value)
-
-    @field_validator("memory", mode="before")
-    @classmethod
-    def _memory_quantity(cls, value: Any) -> Any:
-        parse_memory(value)
-        return str(value)
 
 
 class DisruptionBudgetConfig(ConfigModel):
