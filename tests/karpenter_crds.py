@@ -9,7 +9,6 @@ given here with Kubernetes' meaning.
 
 from __future__ import annotations
 
-import os
 import re
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 import celpy
 import jsonschema
 import yaml
+from chart_archives import chart_archives_dir
 
 KARPENTER_ARCHIVE = "karpenter-1.14.1.tgz"
 CRD_FILES = {
@@ -29,9 +29,8 @@ CRD_FILES = {
 
 
 def archive() -> Path | None:
-    """The pinned chart's archive: in ``../shared/chart-archives`` or ARMFUL_CHART_ARCHIVES_DIR."""
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "chart-archives"
-    path = Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", default)) / KARPENTER_ARCHIVE
+    """The pinned chart's archive, where the chart archives are."""
+    path = chart_archives_dir() / KARPENTER_ARCHIVE
     return path if path.is_file() else None
 
 

@@ -3,12 +3,10 @@ workloads exist, the images their pods pull, the pools they land on) differs fro
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from example_stacks import ROOT
+from chart_archives import SDK_REASON, chart_archives
 
 from armful.addons.spec import UndeclaredWorkload
 from armful.placement.scheduler import pod_images
@@ -18,18 +16,6 @@ from armful.render.command import declared_image_arches
 from armful.render.findings import TemplatePlacement, judge_pod_template
 from armful.render.helm import render_manifests
 from armful.render.pod_templates import extract_pod_templates
-
-SDK_REASON = "rendering needs helm-python-sdk: pip install -r requirements-render.txt"
-
-
-def chart_archives() -> Path:
-    folder = Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", ROOT.parent / "shared" / "chart-archives"))
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(
-            f"pinned chart archives not found: {folder} "
-            "(set ARMFUL_CHART_ARCHIVES_DIR to the chart-archives folder)"
-        )
-    return folder
 
 
 def release_of(plan: Plan, name: str) -> ReleasePlan:

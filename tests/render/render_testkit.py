@@ -1,5 +1,5 @@
-"""What the render tests share: the real pinned archives (skipped with a reason where absent), the
-in-repository test charts, and an HTTP chart repository on 127.0.0.1."""
+"""What the render tests share besides the pinned archives (``chart_archives``): the in-repository test
+charts, and an HTTP chart repository on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,32 +7,12 @@ import contextlib
 import functools
 import hashlib
 import http.server
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from example_stacks import ROOT
-
-SDK_REASON = "rendering charts needs helm-python-sdk: pip install -r requirements-pins.txt"
 CHARTS = Path(__file__).parent / "charts"
-
-
-def chart_archives_dir() -> Path:
-    default = ROOT.parent / "shared" / "chart-archives"
-    return Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", default))
-
-
-def chart_archives() -> Path:
-    folder = chart_archives_dir()
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(
-            f"pinned chart archives not found: {folder} "
-            "(set ARMFUL_CHART_ARCHIVES_DIR to the chart-archives folder)"
-        )
-    return folder
 
 
 def sha256(path: Path) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
+from chart_archives import SDK_REASON, chart_archives
 from example_stacks import stack_file_config
 from images.images_testkit import INSTALL_HINT, RegistryProcess, find_registry_binary
-from render_testkit import CHARTS, SDK_REASON, chart_archives, chart_repository, sha256
+from render_testkit import CHARTS, chart_repository, sha256
 
 from armful.addons.registry import ADDONS
 from armful.core.errors import StackConfigError

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chart_archives import SDK_REASON, chart_archives
 from example_stacks import GRAFANA_PASSWORD, ROOT, SECRET_KEYS, stack_file_config
 from pulumi_harness import RecordingMocks, reveal, run_program
-from render_testkit import SDK_REASON, chart_archives, sha256
+from render_testkit import sha256
 
 from armful.addons.registry import ADDONS
 from armful.cluster_addons import ClusterAddons

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 import yaml
+from chart_archives import SDK_REASON, chart_archives
 from conftest import PINNED_TODAY
 from example_stacks import EXAMPLE_STACKS
 from render_compare import compare
-from render_testkit import SDK_REASON, chart_archives
 
 from armful.core import kubernetes_versions
 from armful.core.findings import Finding, FindingLevel

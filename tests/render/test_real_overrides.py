@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chart_archives import SDK_REASON, chart_archives
 from example_stacks import GRAFANA_PASSWORD
 from override_plans import overrides, plan_with, satisfying
-from render_compare import SDK_REASON, Comparison, chart_archives, compare, release_of, render_release
+from render_compare import Comparison, compare, release_of, render_release
 from stack_variants import example_config, write_stack_file
 
 from armful.addons.cert_manager import CertManagerImage

@@ -9,30 +9,16 @@ Rendering is what ``plan --render`` does: each release with exactly the values `
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from example_stacks import ROOT
+from chart_archives import SDK_REASON, chart_archives
 
 from armful.planning.plan import Plan
 from armful.planning.releases import ReleasePlan, render_placeholders
 from armful.planning.stack_plan import plan_stack
-
-SDK_REASON = "rendering needs helm-python-sdk: pip install -r requirements-render.txt"
-
-
-def chart_archives() -> Path:
-    folder = Path(os.environ.get("ARMFUL_CHART_ARCHIVES_DIR", ROOT.parent / "shared" / "chart-archives"))
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(
-            f"pinned chart archives not found: {folder} "
-            "(set ARMFUL_CHART_ARCHIVES_DIR to the chart-archives folder)"
-        )
-    return folder
 
 
 @dataclass(frozen=True)
