@@ -183,16 +183,19 @@ def plan_table(plan: Plan, verdict: Verdict | None = None) -> str:
     if plan.elastic_capacity:
         lines += [
             "",
-            "Karpenter NodePools: nodes launched for pending pods, up to the limits (pods that can land nowhere "
-            "else count against them)",
+            "Karpenter NodePools: nodes launched for pending pods, up to the limits on their capacity (pods that "
+            "can land nowhere else, or find no room on the managed pools, count against them)",
             render_table(
-                ("NodePool", "largest node", "agents per node", "requested", "limits"),
+                ("NodePool", "largest node", "agents per node", "must take", "limits"),
                 [
                     (
                         pool.node_pool.name,
                         f"{pool.largest_instance_type}: {_cores_and_gib(pool.largest_node)}",
                         _cores_and_gib(pool.per_node),
-                        f"{_cores_and_gib(pool.requested)} on {pool.nodes} node(s)" if pool.nodes else "-",
+                        f"{_cores_and_gib(pool.packed.requested)} on {pool.packed.nodes} x "
+                        f"{pool.packed.instance_type} ({_cores_and_gib(pool.packed.capacity)} of capacity)"
+                        if pool.packed
+                        else "-",
                         f"{pool.node_pool.config.limits.cpu} vCPU / {pool.node_pool.config.limits.memory}",
                     )
                     for pool in plan.elastic_capacity

@@ -26,6 +26,13 @@ BUDGET_DURATION = re.compile(r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$")
 INSTANCE_SIZE = re.compile(r"^[a-z0-9-]+$")
 INSTANCE_FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
 INSTANCE_CATEGORY = re.compile(r"^[a-z]+$")
+# The schedule pattern of the NodePool CRD's budgets: a macro, or five cron fields.
+BUDGET_SCHEDULE = re.compile(
+    r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly))|"
+    r"((.+)\s(.+)\s(.+)\s(.+)\s(.+))$"
+)
+KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
+"""Label domains the NodePool CRD keeps for Karpenter's own labels."""
 
 
 class KarpenterCapacityType(StrEnum):
@@ -77,6 +84,24 @@ class DisruptionBudgetConfig(ConfigModel):
     @classmethod
     def _nodes_form(cls, value: Any) -> Any:
         return _pattern(str(value), BUDGET_NODES, "a node count or percentage", "10% or 2")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_form(cls, value: str | None) -> str | None:
+        return (
+            None
+            if value is None
+            else _pattern(value, BUDGET_SCHEDULE, "a cron schedule", "'0 9 * * mon-fri' or @daily")
+        )
+
+    @field_validator("reasons")
+    @classmethod
+    def _each_reason_once(cls, reasons: list[DisruptionReason] | None) -> list[DisruptionReason] | None:
+        if reasons is not None and len(set(reasons)) != len(reasons):
+            raise ValueError(
+                "a reason is listed twice. Fix: list each of Underutilized, Empty and Drifted once"
+            )
+        return reasons
 
     @field_validator("duration")
     @classmethod
@@ -180,7 +205,8 @@ class NodePoolConfig(ConfigModel):
     def _labels_not_reserved(cls, labels: dict[str, str]) -> dict[str, str]:
         for key, value in labels.items():
             check_label(key, value, eks_node_group=False)
-            if reserved_label(key) or key.split("/", 1)[0].endswith("karpenter.sh"):
+            domain = key.split("/", 1)[0] if "/" in key else ""
+            if reserved_label(key) or domain.endswith(KARPENTER_LABEL_DOMAINS):
                 raise ValueError(
                     f"label {key!r} uses a prefix Armful, Karpenter or Kubernetes sets on nodes. "
                     "Fix: use a key of your own domain, such as example.com/team"

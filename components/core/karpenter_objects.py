@@ -11,6 +11,7 @@ from typing import Any
 
 from armful.core.karpenter_pools import NodePoolPlan
 from armful.core.pools import OsFamily
+from armful.core.taints import Taint
 
 NODEPOOL_API = "karpenter.sh/v1"
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
@@ -90,6 +91,14 @@ def node_class_object(
     }
 
 
+def _taint(taint: Taint) -> dict[str, str]:
+    """A taint as the NodePool CRD takes it: its ``value`` must not be empty, so a taint without one has none."""
+    written = taint.to_kubernetes()
+    if not written["value"]:
+        del written["value"]
+    return written
+
+
 def node_pool_object(pool: NodePoolPlan) -> dict[str, Any]:
     config = pool.config
     budgets = [
@@ -107,7 +116,7 @@ def node_pool_object(pool: NodePoolPlan) -> dict[str, Any]:
                 "nodeClassRef": {"group": NODE_CLASS_GROUP, "kind": "EC2NodeClass", "name": pool.node_class},
                 "requirements": [dict(requirement) for requirement in pool.requirements],
                 "expireAfter": config.expire_after,
-                **({"taints": [taint.to_kubernetes() for taint in pool.taints]} if pool.taints else {}),
+                **({"taints": [_taint(taint) for taint in pool.taints]} if pool.taints else {}),
             },
         },
         "disruption": {

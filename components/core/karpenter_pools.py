@@ -164,10 +164,13 @@ class NodePoolPlan:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The NodePool's entry in the plan's ``pools`` (design §6)."""
+        """The NodePool's entry in the plan's ``pools`` (design §6): every field a managed pool has (no fixed
+        sizes: 0; the instance types it may launch; its on-demand or spot capacity), and Karpenter's own."""
         largest, _ = self.largest_room
+        versions = self._versions_json()
         return {
-            "name": self.name,
+            **self.as_pool().to_json(),
+            "release_version": versions["ami_alias"],
             "provisioner": Provisioner.KARPENTER.value,
             "role": PoolRole.WORKERS.value,
             "arch": self.arch.value,
@@ -183,7 +186,7 @@ class NodePoolPlan:
             "labels": self.node_labels,
             "taints": [taint.to_kubernetes() for taint in self.taints],
             "weight": self.config.weight,
-            **self._versions_json(),
+            **versions,
         }
 
     @property

@@ -19,7 +19,7 @@ from armful.core.pools import PoolPlan, PoolRole, Provisioner, managed_pools, sy
 from armful.core.topology import Topology
 from armful.placement.app_placement import WorkloadPlacement, place_user_workloads
 from armful.planning.capacity import PoolCapacity, addon_pod_groups, plan_capacity, user_pod_groups
-from armful.planning.elastic_capacity import ElasticCapacity, fits_elastically, plan_elastic_capacity
+from armful.planning.elastic_capacity import ElasticCapacity, overflow, plan_elastic_capacity, spilled
 from armful.planning.karpenter_plan import plan_karpenter_node_pools
 from armful.planning.network_plan import network_description
 from armful.planning.network_policies_plan import PlannedPolicy, plan_network_policies
@@ -260,9 +260,12 @@ def build_plan(
     ]
     all_placement = placement + managed_placement
     groups = addon_pod_groups(addons, all_placement, pools) + user_pod_groups(config.workloads, workloads)
-    overflow = frozenset(group.subject for group in groups if fits_elastically(group, node_pools, groups))
-    capacity, capacity_findings = plan_capacity(pools, groups, overflow)
-    elastic, elastic_findings = plan_elastic_capacity(node_pools, groups)
+    # What the managed pools have no room for, a NodePool may take: it is charged to that NodePool instead.
+    may_spill = overflow(node_pools, groups)
+    capacity, capacity_findings = plan_capacity(pools, groups, may_spill)
+    elastic, elastic_findings = plan_elastic_capacity(
+        node_pools, groups, spilled(managed_pools(pools), groups, may_spill)
+    )
     return Plan(
         network_policies=plan_network_policies(releases, config.addons),
         stack=stack,

@@ -30,7 +30,10 @@ VARIANTS: dict[str, list[dict[str, Any]] | None] = {
             "instanceSizes": ["xlarge", "2xlarge"],
             "capacityTypes": ["spot", "on-demand"],
             "labels": {"example.com/lane": "batch"},
-            "taints": [{"key": "example.com/lane", "value": "batch", "effect": "NoExecute"}],
+            "taints": [
+                {"key": "example.com/lane", "value": "batch", "effect": "NoExecute"},
+                {"key": "example.com/dedicated", "effect": "NoSchedule"},
+            ],
             "consolidationPolicy": "WhenEmpty",
             "consolidateAfter": "5m",
             "expireAfter": "Never",

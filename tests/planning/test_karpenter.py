@@ -266,26 +266,80 @@ def test_a_pod_larger_than_any_node_the_node_pool_may_launch_is_an_error() -> No
     _, findings = plan_elastic_capacity([pool], [AGENTS, big])
     (finding,) = findings
     assert finding.code == "insufficient-capacity"
-    assert (
-        "workload big" in finding.message
-        and "largest instance type NodePool burst allows, m8g.large" in finding.message
-    )
+    assert "workload big" in finding.message and "NodePool burst at most m8g.large" in finding.message
     # The same pod with another pool to go to is that pool's to hold, not the NodePool's.
     elsewhere = PodGroup("workload big", Room(3000, 1024.0, 1), 1, False, ("burst", "general"))
     assert plan_elastic_capacity([pool], [AGENTS, elsewhere])[1] == []
 
 
-def test_node_pool_limits_below_what_its_pods_request_are_an_error() -> None:
+def test_a_pod_fits_where_any_type_the_node_pool_may_launch_holds_it() -> None:
+    # 40 GiB fits no c8g.4xlarge (32 GiB) but an r8g.2xlarge (64 GiB): Karpenter launches that one.
+    pool = _node_pool(instanceTypes=["c8g.4xlarge", "r8g.2xlarge"])
+    memory_heavy = PodGroup("workload cache", Room(2000, 40 * 1024.0, 1), 1, False, ("burst",))
+    capacities, findings = plan_elastic_capacity([pool], [AGENTS, memory_heavy])
+    assert findings == []
+    (capacity,) = capacities
+    assert capacity.packed is not None and capacity.packed.instance_type == "r8g.2xlarge"
+
+
+def test_node_pool_limits_hold_node_capacity_not_pod_requests() -> None:
+    """Karpenter counts each node's vCPUs and memory against the limits: two m8g.xlarge are 32 GiB, though
+    their three pods ask 15 GiB."""
+    pool = _node_pool(instanceTypes=["m8g.xlarge"], limits={"cpu": "64", "memory": "20Gi"})
+    pods = PodGroup("workload api", Room(500, 5 * 1024.0, 1), 3, False, ("burst",))
+    capacities, findings = plan_elastic_capacity([pool], [AGENTS, pods])
+    (finding,) = findings
+    assert "2 x m8g.xlarge" in finding.message and "beyond its limits" in finding.message
+    (capacity,) = capacities
+    assert capacity.packed is not None and capacity.packed.capacity.memory == 2 * 16384
+
+
+def test_node_pool_limits_below_what_its_pods_need_are_an_error() -> None:
     pool = _node_pool(instanceCategories=["m"], limits={"cpu": "16", "memory": "64Gi"})
     crunch = PodGroup("workload crunch", Room(2000, 4096.0, 1), 12, False, ("burst",))
     capacities, findings = plan_elastic_capacity([pool], [AGENTS, crunch])
     (finding,) = findings
-    assert "NodePool burst" in finding.message and "beyond its limits of 16 vCPU" in finding.message
+    assert (
+        "NodePool burst must take 12 pods" in finding.message
+        and "beyond its limits of 16 vCPU" in finding.message
+    )
     (capacity,) = capacities
+    assert capacity.packed is not None
     # 24 vCPU of pods, plus 0.18 vCPU of agents on each node they need.
-    assert capacity.requested.cpu == 24_000 + 180 * capacity.nodes
-    within = PodGroup("workload crunch", Room(2000, 4096.0, 1), 6, False, ("burst",))
+    assert capacity.packed.requested.cpu == 24_000 + 180 * capacity.packed.nodes
+    within = PodGroup("workload crunch", Room(2000, 4096.0, 1), 3, False, ("burst",))
     assert plan_elastic_capacity([pool], [AGENTS, within])[1] == []
+
+
+def test_node_agents_short_of_room_on_a_managed_pool_are_never_forgiven() -> None:
+    """A DaemonSet's pod is bound to its node: a NodePool cannot take the one a managed node has no room for."""
+    raw = with_karpenter("all-arm")
+    raw["workerPools"][0].update(instanceTypes=["t4g.nano"], minSize=1, maxSize=2)
+    found = [f.message for f in errors(plan_of(raw)) if f.code == "insufficient-capacity"]
+    assert any("pool general" in m and "falco/falco" in m for m in found), found
+
+
+def test_pods_the_managed_pools_cannot_hold_count_against_the_node_pools_limits() -> None:
+    workload = {
+        "name": "api",
+        "images": ["ghcr.io/example/api:1"],
+        "arches": ["arm64"],
+        "requests": {"cpu": "1", "memory": "1Gi"},
+        "replicas": 20,
+    }
+    capped = with_karpenter(
+        "all-arm", [{"name": "burst", "limits": {"cpu": "8", "memory": "64Gi"}}], workloads=[workload]
+    )
+    capped["workerPools"][0].update(instanceTypes=["m8g.xlarge"], minSize=1, maxSize=2)
+    found = [f.message for f in errors(plan_of(capped)) if f.code == "insufficient-capacity"]
+    assert any("NodePool burst must take" in m and "workload api" in m for m in found), found
+    roomy = copy.deepcopy(capped)
+    roomy["addons"]["karpenter"]["nodePools"][0]["limits"] = {"cpu": "64", "memory": "256Gi"}
+    plan = plan_of(roomy)
+    assert not errors(plan), errors(plan)
+    (burst,) = plan.to_json()["elastic_capacity"]
+    # One m8g.xlarge holds 3 of the 20 pods beside its agents; the NodePool takes the rest.
+    assert burst["nodes"] > 0 and burst["requested"]["pods"] > 0
 
 
 def test_node_agents_too_large_for_every_allowed_instance_are_an_error() -> None:
