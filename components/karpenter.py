@@ -240,6 +240,8 @@ class KarpenterNodePools(pulumi.ComponentResource):
                 ami_type(family, Arch.ARM64), args["kubernetes_version"]
             )
             published = (published_release or self._read_parameter)(parameter)
+            if release is NodeAmiRelease.PINNED:
+                published = self._kept_release(name, first.node_class, args, published)
             spec = pulumi.Output.all(args["node_role_name"], published).apply(
                 lambda parts, family=family, node_class=first.node_class: node_class_object(
                     node_class,
@@ -257,14 +259,7 @@ class KarpenterNodePools(pulumi.ComponentResource):
                 kind="EC2NodeClass",
                 metadata={"name": first.node_class},
                 spec=spec,
-                opts=pulumi.ResourceOptions.merge(
-                    in_cluster,
-                    # The AMI alias is read from EKS's SSM parameter on every run; kept once created
-                    # unless the cluster follows the newest release (as its node groups do).
-                    pulumi.ResourceOptions(ignore_changes=["spec.amiSelectorTerms"])
-                    if release is NodeAmiRelease.PINNED
-                    else pulumi.ResourceOptions(),
-                ),
+                opts=in_cluster,
             )
         for pool in node_pools:
             body = node_pool_object(pool)
@@ -281,7 +276,33 @@ class KarpenterNodePools(pulumi.ComponentResource):
         self.node_pool_names = pulumi.Output.from_input([pool.name for pool in node_pools])
         self.register_outputs({"node_pool_names": self.node_pool_names})
 
+    def _kept_release(
+        self, name: str, node_class: str, args: KarpenterNodePoolsArgs, published: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        """The release a pinned node class keeps: the one published when it was first applied for the
+        cluster's Kubernetes version, held in an SSM parameter of the stack's own that ignores later
+        releases. The parameter is named for the version, so a Kubernetes upgrade makes a new one at the
+        new version's release (an alias dated before the version's first AMI finds no image) and drops the
+        old, as a node group moves to the new version's release."""
+        version = args["kubernetes_version"]
+        kept = aws.ssm.Parameter(
+            f"{name}-{node_class}-release-{version.replace('.', '-')}",
+            name=kept_release_parameter(args["cluster_name"], node_class, version),
+            type="String",
+            # A public AMI release: kept in the clear (``value`` would make it, and the node class, secret).
+            insecure_value=published,
+            description=f"The AMI release Karpenter's {node_class} EC2NodeClass keeps for Kubernetes {version}",
+            tags=dict(args.get("tags") or {}) or None,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecureValue"]),
+        )
+        return kept.insecure_value
+
     def _read_parameter(self, parameter: str) -> pulumi.Output[str]:
         found = aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self))
         # A public String parameter: the provider marks every value secret, this one is not.
         return pulumi.Output.unsecret(found.value)
+
+
+def kept_release_parameter(cluster_name: str, node_class: str, kubernetes_version: str) -> str:
+    """Where a pinned EC2NodeClass's AMI release is kept, per cluster, node class and Kubernetes version."""
+    return f"/armful/{cluster_name}/karpenter/{node_class}/{kubernetes_version}/ami-release"

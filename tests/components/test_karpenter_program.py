@@ -207,3 +207,37 @@ def test_each_controller_statement_is_scoped_or_read_only(statement: dict[str, A
         assert f"kubernetes.io/cluster/{CLUSTER}" in json.dumps(statement["Condition"]), statement["Sid"]
     if "iam:PassRole" in actions:
         assert resources == [f"arn:aws:iam::{ACCOUNT_ID}:role/{CLUSTER}-karpenter-node"]
+
+
+PARAMETER = "aws:ssm/parameter:Parameter"
+
+
+def _with_cluster(**changes: Any) -> RecordingMocks:
+    config = copy.deepcopy(stack_file_config("all-arm"))
+    config["armful:cluster"] = {**config["armful:cluster"], **changes}
+    config["armful:grafanaAdminPassword"] = GRAFANA_PASSWORD
+    return run_program(
+        lambda: runpy.run_path(str(ROOT / "__main__.py")), config, stack="all-arm", secret_keys=SECRET_KEYS
+    )
+
+
+def test_a_pinned_node_class_keeps_its_release_per_kubernetes_version() -> None:
+    """The release a pinned EC2NodeClass boots is kept in a parameter named for the Kubernetes version: a
+    newer release of the same version leaves it, an upgrade makes a new one at the new version's release."""
+    (kept,) = all_arm().of_type(PARAMETER)
+    assert kept.inputs["name"] == f"/armful/{CLUSTER}/karpenter/bottlerocket/1.35/ami-release"
+    assert kept.inputs["insecureValue"] == "1.55.0-20260401"
+    (node_class,) = all_arm().of_type(NODE_CLASS)
+    assert all_arm().waits_for(node_class, kept)
+    # The newest version EKS has is the examples' 1.35: the same stack at 1.34 stands for the version before.
+    upgraded = _with_cluster(kubernetesVersion="1.34")
+    (moved,) = upgraded.of_type(PARAMETER)
+    assert moved.name != kept.name, "a new parameter, not the old one updated (which ignores its value)"
+    assert moved.inputs["name"] == f"/armful/{CLUSTER}/karpenter/bottlerocket/1.34/ami-release"
+
+
+def test_node_classes_following_the_newest_release_keep_nothing() -> None:
+    latest = _with_cluster(nodeAmiRelease="latest")
+    assert latest.of_type(PARAMETER) == []
+    (node_class,) = latest.of_type(NODE_CLASS)
+    assert reveal(node_class.inputs["spec"])["amiSelectorTerms"] == [{"alias": "bottlerocket@v1.55.0"}]
