@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from armful.core.user_cache import UserSecretError, armful_cache_dir, armful_config_dir, user_secret
+from armful.images.image_platforms import ImagePlatforms
 from armful.images.reference import InvalidReferenceError, parse_reference
-from armful.images.registry import ImagePlatforms
 
 logger = logging.getLogger(__name__)
 

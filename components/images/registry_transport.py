@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
-import ipaddress
 import json
 import random
 import re
@@ -25,6 +24,7 @@ import httpx
 
 from armful.images.image_platforms import ErrorKind, ImageError
 from armful.images.reference import ImageReference
+from armful.images.registry_hosts import is_loopback, plain_http_allowed
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
@@ -83,31 +83,6 @@ class ImageRead:
     @property
     def origin(self) -> str:
         return origin_of(httpx.URL(self.base_url))
-
-
-def _host_of(registry: str) -> str:
-    if registry.startswith("["):
-        return registry[1 : registry.index("]")]
-    return registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
-
-
-def is_loopback(registry: str) -> bool:
-    """True for a literal loopback address (127.0.0.0/8, ``::1``) or exactly ``localhost``, with or
-    without a port. Any other name, ``*.localhost`` included, is resolved like every name is, so it is
-    not trusted to stay on this machine."""
-    host = _host_of(registry).lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 for IPv4, exactly ::1 for IPv6
-    except ValueError:
-        return False
-
-
-def plain_http_allowed(registry: str, insecure_registries: Iterable[str] = ()) -> bool:
-    """Whether ``host[:port]`` may be spoken to without TLS: loopback, or listed (with or without port)."""
-    insecure = {entry.strip().lower() for entry in insecure_registries}
-    return is_loopback(registry) or registry.lower() in insecure or _host_of(registry).lower() in insecure
 
 
 def base_url_for(registry: str, insecure_registries: Iterable[str] = ()) -> str:

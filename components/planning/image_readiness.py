@@ -13,7 +13,7 @@ from typing import Any
 from armful.addons.registry import ADDONS
 from armful.core.arch import Arch
 from armful.core.pools import PoolPlan, PoolRole
-from armful.images.registry import ImagePlatforms
+from armful.images.image_platforms import ImagePlatforms
 from armful.planning.plan import Plan
 
 

@@ -17,7 +17,7 @@ from armful.core.errors import ConfigIssue, StackConfigError
 from armful.core.findings import Finding, FindingLevel
 from armful.core.pools import PoolPlan
 from armful.core.topology import Topology
-from armful.images.registry_transport import is_loopback
+from armful.images.registry_hosts import is_loopback
 from armful.planning.chart_sources import ChartSource
 from armful.planning.plan import PlanError
 from armful.planning.releases import ReleasePlan

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from armful.addons.spec import chart_reference
-from armful.images.registry_transport import is_loopback
+from armful.images.registry_hosts import is_loopback
 
 __all__ = [
     "MISSING_SDK_MESSAGE",
