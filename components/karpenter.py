@@ -48,7 +48,6 @@ INTERRUPTION_EVENTS = {
     ),
 }
 """The EventBridge rules upstream's template for 1.14 routes to the queue (name → source, detail-type)."""
-NODE_CLASS_TYPE = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 class KarpenterArgs(TypedDict):
@@ -236,9 +235,8 @@ class KarpenterNodePools(pulumi.ComponentResource):
         node_classes: dict[OsFamily, k8s.apiextensions.CustomResource] = {}
         for family in families:
             first = next(pool for pool in node_pools if pool.os_family is family)
-            parameter = first.release_parameter or release_version_parameter(
-                ami_type(family, Arch.ARM64), args["kubernetes_version"]
-            )
+            # Graviton's and x86's releases of an OS family share their date: one alias serves both.
+            parameter = release_version_parameter(ami_type(family, Arch.ARM64), args["kubernetes_version"])
             published = (published_release or self._read_parameter)(parameter)
             if release is NodeAmiRelease.PINNED:
                 published = self._kept_release(name, first.node_class, args, published)

@@ -123,10 +123,21 @@ def _check_labels(labels: dict[str, str], *, eks_node_group: bool) -> dict[str, 
     return labels
 
 
-def _check_unique_taints(taints: list[TaintConfig]) -> list[TaintConfig]:
+def check_unique_taints(taints: list[TaintConfig]) -> list[TaintConfig]:
+    """Refuse a taint given twice (same key and effect), naming its index."""
     for index, problem in duplicate_taints([(taint.key, taint.effect.value) for taint in taints]):
         raise ValueError(f"taints[{index}]: {problem}. Fix: remove the repeated taint, or change its effect")
     return taints
+
+
+def os_family_spelling(value: Any) -> Any:
+    """An OS family as users write it (``bottlerocket``, `` AL2023``) → the OsFamily it names; anything
+    else is left for the model to refuse."""
+    if isinstance(value, str):
+        for family in OsFamily:
+            if family.value.lower() == value.strip().lower():
+                return family
+    return value
 
 
 def _raise_for(problem: str | None, fix: str) -> None:
@@ -211,7 +222,7 @@ class PoolConfig(ConfigModel):
     @field_validator("taints")
     @classmethod
     def _unique_taints(cls, taints: list[ExtraTaintConfig]) -> list[ExtraTaintConfig]:
-        _check_unique_taints(list(taints))
+        check_unique_taints(list(taints))
         return taints
 
     @field_validator("capacity_type", mode="before")
@@ -224,11 +235,7 @@ class PoolConfig(ConfigModel):
     @field_validator("os_family", mode="before")
     @classmethod
     def _os_spelling(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            for family in OsFamily:
-                if family.value.lower() == value.strip().lower():
-                    return family
-        return value
+        return os_family_spelling(value)
 
     @field_validator("instance_types")
     @classmethod
@@ -632,7 +639,7 @@ class PoolDescriptionConfig(ConfigModel):
     @field_validator("taints")
     @classmethod
     def _unique_taints(cls, taints: list[TaintConfig]) -> list[TaintConfig]:
-        return _check_unique_taints(taints)
+        return check_unique_taints(taints)
 
     @field_validator("labels")
     @classmethod

@@ -14,9 +14,16 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from armful.core.arch import Arch
-from armful.core.config import POOL_NAME_MAX, CpuAndMemoryConfig, ExtraTaintConfig, reserved_label
+from armful.core.config import (
+    POOL_NAME_MAX,
+    CpuAndMemoryConfig,
+    ExtraTaintConfig,
+    check_unique_taints,
+    os_family_spelling,
+    reserved_label,
+)
 from armful.core.config_base import ConfigModel
-from armful.core.kubernetes_names import check_label, dns_label_problem, duplicate_taints
+from armful.core.kubernetes_names import check_label, dns_label_problem
 from armful.core.pools import OsFamily
 
 # The patterns of the NodePool CRD's disruption fields (karpenter.sh_nodepools.yaml in chart 1.14.1).
@@ -216,20 +223,13 @@ class NodePoolConfig(ConfigModel):
     @field_validator("taints")
     @classmethod
     def _unique_taints(cls, taints: list[ExtraTaintConfig]) -> list[ExtraTaintConfig]:
-        for index, problem in duplicate_taints([(taint.key, taint.effect.value) for taint in taints]):
-            raise ValueError(
-                f"taints[{index}]: {problem}. Fix: remove the repeated taint, or change its effect"
-            )
+        check_unique_taints(list(taints))
         return taints
 
     @field_validator("os_family", mode="before")
     @classmethod
     def _os_spelling(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            for family in OsFamily:
-                if family.value.lower() == value.strip().lower():
-                    return family
-        return value
+        return os_family_spelling(value)
 
     @model_validator(mode="after")
     def _types_or_selectors(self) -> NodePoolConfig:

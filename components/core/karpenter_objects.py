@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from armful.core.karpenter_pools import NodePoolPlan
+from armful.core.karpenter_pools import ALIAS_FAMILIES, NodePoolPlan
 from armful.core.pools import OsFamily
 from armful.core.taints import Taint
 
@@ -19,7 +19,6 @@ NODE_CLASS_GROUP = "karpenter.k8s.aws"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 """The tag Karpenter finds this cluster's private subnets and node security group by."""
 BOTTLEROCKET_OS_VOLUME_GIB = 4
-ALIAS_FAMILIES = {OsFamily.AL2023: "al2023", OsFamily.BOTTLEROCKET: "bottlerocket"}
 
 
 def ami_alias(os_family: OsFamily, release: str) -> str:

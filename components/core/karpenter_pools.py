@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from armful.core.arch import Arch, arch_of_instance_type, instance_family
+from armful.core.arch import Arch, arch_of_instance_type
 from armful.core.errors import ConfigIssue, config_path
 from armful.core.instance_catalog import CATALOG, InstanceType
 from armful.core.karpenter_config import KarpenterCapacityType, NodePoolConfig
@@ -46,8 +46,9 @@ INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 DEFAULT_CATEGORIES = ("c", "m", "r")
 """Compute, general purpose and memory optimised: what Karpenter's own examples start from."""
 PREFERRED_WEIGHT, OTHER_WEIGHT = 50, 10
-NODE_CLASS_NAMES = {OsFamily.AL2023: "al2023", OsFamily.BOTTLEROCKET: "bottlerocket"}
-"""One EC2NodeClass per OS family in use, named for it."""
+ALIAS_FAMILIES = {OsFamily.AL2023: "al2023", OsFamily.BOTTLEROCKET: "bottlerocket"}
+"""Each OS family's name in an EC2NodeClass AMI alias (``al2023@v20260401``). There is one EC2NodeClass per
+OS family in use, named so too."""
 
 _CATEGORY = re.compile(r"^[a-z]+")
 
@@ -84,7 +85,7 @@ class NodePoolPlan:
 
     @property
     def node_class(self) -> str:
-        return NODE_CLASS_NAMES[self.os_family]
+        return ALIAS_FAMILIES[self.os_family]
 
     @property
     def smallest(self) -> InstanceType:
@@ -208,7 +209,7 @@ class NodePoolPlan:
                 "release_parameter": None,
                 "ami_alias": None,
             }
-        family = NODE_CLASS_NAMES[self.os_family]
+        family = ALIAS_FAMILIES[self.os_family]
         return {
             "kubernetes_version": versions.kubernetes_version,
             "ami_release": versions.ami_release.value,
@@ -434,12 +435,3 @@ def _requirements(config: NodePoolConfig, arch: Arch) -> list[dict[str, Any]]:
     requirements.append({"key": HYPERVISOR_LABEL, "operator": "In", "values": ["nitro"]})
     return requirements
 
-
-__all__ = [
-    "NODEPOOL_LABEL",
-    "NodePoolPlan",
-    "default_node_pools",
-    "instance_category",
-    "instance_family",
-    "plan_node_pools",
-]
