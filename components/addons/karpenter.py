@@ -72,6 +72,8 @@ class KarpenterOptions(AddonOptions):
         return pools
 
 
+_POD_LABELS = {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": RELEASE}
+
 CONTROLLER = Workload(
     name="controller",
     kind=WorkloadKind.DEPLOYMENT,
@@ -96,8 +98,26 @@ CONTROLLER = Workload(
     # half a vCPU is ample below that, and memory is what its cache of the cluster needs.
     resources=on_both_arches(Resources(cpu="500m", memory="1Gi", memory_limit="1Gi")),
     replicas=2,
-    pod_labels={"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": RELEASE},
-    extra_values={"podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1}},
+    pod_labels=_POD_LABELS,
+    # The chart's own affinity, written out so the proof sees it: never on a node Karpenter launched, and
+    # one replica per node (required), which the capacity proof packs by.
+    extra_values={
+        "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}]}
+                    ]
+                }
+            },
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": _POD_LABELS}, "topologyKey": "kubernetes.io/hostname"}
+                ]
+            },
+        },
+    },
     templates=("templates/deployment.yaml",),
 )
 

@@ -434,4 +434,3 @@ def _requirements(config: NodePoolConfig, arch: Arch) -> list[dict[str, Any]]:
     # Nitro only: no bare metal (minutes to boot, a whole host per node) and no Xen generation.
     requirements.append({"key": HYPERVISOR_LABEL, "operator": "In", "values": ["nitro"]})
     return requirements
-

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from chart_archives import SDK_REASON, chart_archives
 from example_stacks import EXAMPLE_STACKS, stack_file_config
 
 from armful.core.errors import StackConfigError
@@ -13,10 +14,12 @@ from armful.core.findings import Finding, FindingLevel
 from armful.core.karpenter_config import NodePoolConfig
 from armful.core.karpenter_pools import NodePoolPlan, plan_node_pools
 from armful.core.topology import Topology
-from armful.planning.capacity import PodGroup, Room
+from armful.planning.capacity import PodGroup, Room, addon_pod_groups
 from armful.planning.elastic_capacity import plan_elastic_capacity
 from armful.planning.plan import Plan, build_plan
+from armful.planning.releases import render_placeholders
 from armful.planning.stack_config import parse_stack_config, strip_namespace
+from armful.render.helm import render_chart
 
 NODE_POOLS = "armful:addons.karpenter.nodePools"
 TIER_TAINT = {"key": "example.com/tier", "value": "memory", "effect": "NoSchedule"}
@@ -389,3 +392,24 @@ def test_in_mixed_a_node_pool_supplies_the_arch_no_managed_pool_has() -> None:
     assert [str(t) for t in plan.node_pools[0].taints] == ["kubernetes.io/arch=amd64:NoSchedule"]
     raw["addons"]["karpenter"]["enabled"] = False
     assert "none is amd64" in issues_of(raw)["armful:workerPools"]
+
+
+def test_the_controllers_affinity_is_the_charts_own_and_packs_one_replica_per_node() -> None:
+    """Armful writes out the chart's default affinity so that the proof reads it: rendered, it is what the
+    chart gives with none set, and the capacity proof packs the controller one replica per node."""
+    pytest.importorskip("helm_python", reason=SDK_REASON)
+    archive = chart_archives() / "karpenter-1.14.1.tgz"
+    plan = plan_of(with_karpenter("all-arm"))
+    (release,) = [r for r in plan.releases if r.spec.release == "karpenter"]
+    values = render_placeholders(release.values)
+    chart_default = {key: value for key, value in values.items() if key != "affinity"}
+
+    def affinity(given: dict[str, Any]) -> Any:
+        rendered = render_chart(archive, values=given, release_name="karpenter", namespace="kube-system")
+        (deployment,) = [d for d in rendered if d.get("kind") == "Deployment"]
+        return deployment["spec"]["template"]["spec"]["affinity"]
+
+    assert affinity(values) == affinity(chart_default)
+    groups = addon_pod_groups([(release.spec, release.values)], plan.placement, plan.pools)
+    (controller,) = [g for g in groups if g.subject == "karpenter/controller"]
+    assert controller.one_per_node
